@@ -1,0 +1,42 @@
+/**
+ * The `moat` command. Each sub-command lives in its own file under commands/ and registers
+ * itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerConfig } from './commands/config.js';
+import { registerDemo } from './commands/demo.js';
+import { registerKeys } from './commands/keys.js';
+import { registerServe } from './commands/serve.js';
+import { CliError } from './common.js';
+
+export function buildProgram(): Command {
+  const program = new Command('moat')
+    .description('Moat: a model-theft defense gateway for OpenAI-compatible inference APIs')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  registerServe(program);
+  registerDemo(program);
+  registerKeys(program);
+  registerConfig(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`moat: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`moat: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
