@@ -74,3 +74,10 @@ export function parseGrant(text: string): RoleGrant {
 export function formatGrant(g: RoleGrant): string {
   return `${g.models.join(',')}=${g.permissions.join(',')}`;
 }
+
+/** `role: model` pairs where a grant names a model that is not configured (likely a typo). */
+export function grantsOnUnknownModels(roles: Readonly<Record<string, readonly RoleGrant[]>>, known: (model: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const [role, grants] of Object.entries(roles)) for (const g of grants) for (const m of g.models) if (m !== ALL_MODELS && !known(m)) out.push(`${role}: ${m}`);
+  return out;
+}

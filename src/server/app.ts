@@ -82,7 +82,8 @@ export function buildApp(d: AppDeps): FastifyInstance {
     const id = await d.auth.authenticate(req.headers, req.ip, 'inference');
     const data = d.models
       .list()
-      .filter((m) => can(d.roles, id.roles, 'list', m.name))
+      // Listed only when the caller may both see and use it: a hidden model stays unknown.
+      .filter((m) => can(d.roles, id.roles, 'list', m.name) && can(d.roles, id.roles, 'use', m.name))
       .map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.ownedBy }));
     return reply.send({ object: 'list', data });
   });

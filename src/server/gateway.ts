@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { SqliteAuditSink } from '../audit/sqlite-sink.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
+import { grantsOnUnknownModels } from '../identity/access.js';
 import { IdentityAdmin } from '../identity/admin.js';
 import { identityAdminRoutes } from '../identity/admin-routes.js';
 import { ApiKeys } from '../identity/api-keys.js';
@@ -51,6 +52,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
   const quotas = new MemoryQuotaStore();
   const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
+  const typos = grantsOnUnknownModels(config.roles, (m) => models.get(m) !== undefined);
+  if (typos.length) log.warn({ grants: typos }, 'roles in moat.yaml grant models that are not configured; those grants have no effect');
   const roles = new RoleRegistry(config.roles, identity);
   await roles.refresh();
   roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
