@@ -10,7 +10,8 @@ let t: TestGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  t = await startTestGateway({ rpm: 1000 });
+  // Embeddings need the 'embeddings' permission; the built-in role of that name grants it.
+  t = await startTestGateway({ rpm: 1000, roles: ['user', 'embeddings'] });
   client = new OpenAI({ baseURL: t.baseURL, apiKey: t.key, maxRetries: 0 });
 });
 afterAll(() => t.close());

@@ -44,10 +44,74 @@ export function keepPrompt(value: unknown, mode: PromptMode): unknown {
   return { redacted: true, chars: text.length };
 }
 
+/** Longest serialized parameter value kept whole; a longer one (a huge logit_bias map) is summarized. */
+export const MAX_PARAM_CHARS = 16_384;
+
+/**
+ * The request's parameters without the prompt. A value too large to keep is replaced by
+ * `{truncated: true, chars, sha256}`, so one request cannot bloat the log by megabytes of
+ * parameters while the record still proves what was sent.
+ */
+export function boundedParams(body: JsonObject, promptField: string, maxChars = MAX_PARAM_CHARS): JsonObject {
+  const params: JsonObject = {};
+  for (const k of Object.keys(body)) {
+    if (k === promptField) continue;
+    const v = body[k];
+    if (typeof v === 'object' && v !== null) {
+      const text = JSON.stringify(v);
+      params[k] = text.length > maxChars ? { truncated: true, chars: text.length, sha256: createHash('sha256').update(text).digest('hex') } : v;
+    } else if (typeof v === 'string' && v.length > maxChars) {
+      params[k] = { truncated: true, chars: v.length, sha256: createHash('sha256').update(v).digest('hex') };
+    } else params[k] = v;
+  }
+  return params;
+}
+
+/** An administrative action (keys, principals, retention ...), for the same hash-chained log. */
+export interface AdminAction {
+  /** Dotted name of the action, e.g. `keys.create`, `audit.retention`. It is stored as the record's route. */
+  action: string;
+  actor: { principal: string; tenant: string; keyId: string | null } | null;
+  sourceIp: string;
+  /** What was acted on and how; never a secret. */
+  params: JsonObject;
+  outcome: 'ok' | 'failed' | 'denied';
+  status?: number;
+  errorCode?: string | null;
+  latencyMs?: number;
+  requestId?: string;
+}
+
+export function adminRecord(a: AdminAction, now = new Date()): AuditRecord {
+  return {
+    kind: 'admin',
+    ts: now.toISOString(),
+    requestId: a.requestId ?? '',
+    principal: a.actor?.principal ?? null,
+    tenant: a.actor?.tenant ?? null,
+    keyId: a.actor?.keyId ?? null,
+    sourceIp: a.sourceIp,
+    route: a.action,
+    model: null,
+    stream: false,
+    params: a.params,
+    prompt: null,
+    promptMode: 'redacted',
+    outcome: a.outcome,
+    status: a.status ?? (a.outcome === 'ok' ? 200 : 400),
+    errorCode: a.errorCode ?? null,
+    rules: [],
+    promptTokens: null,
+    completionTokens: null,
+    outputBytes: 0,
+    latencyMs: a.latencyMs ?? 0,
+    risk: null,
+  };
+}
+
 export function requestRecord(ctx: RequestContext, mode: PromptMode): AuditRecord {
   const field = PROMPT_FIELD[ctx.route];
-  const params: JsonObject = {};
-  for (const k in ctx.body) if (k !== field) params[k] = ctx.body[k];
+  const params = boundedParams(ctx.body, field);
   return {
     kind: 'request',
     ts: new Date(ctx.startedAt).toISOString(),

@@ -4,6 +4,8 @@
  * composes them, so a new capability adds one line here.
  */
 import { z } from 'zod';
+import { auditSchema } from '../audit/config.js';
+import { policySchema } from '../policy/config.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -45,15 +47,6 @@ export const limitsSchema = z.strictObject({
     .prefault({}),
 });
 
-export const auditSchema = z.strictObject({
-  /** How prompts are kept in audit records: full text, a SHA-256 hash, or redacted. */
-  prompt: z.enum(['full', 'hash', 'redacted']).default('full'),
-  /** Records queued before new requests are shed with 503 (never dropped silently). */
-  maxQueue: z.number().int().positive().default(50_000),
-  /** Flush period in ms; records are written in one transaction per flush. */
-  flushMs: z.number().int().positive().default(50),
-});
-
 export const identitySchema = z.strictObject({
   /** Server secret for the keyed hash of API keys. Defaults to a random secret kept in the data directory. */
   keySecret: z.string().min(32, 'expected at least 32 characters of secret').optional(),
@@ -78,6 +71,7 @@ export const configSchema = z.strictObject({
   identity: identitySchema.prefault({}),
   limits: limitsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  policy: policySchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

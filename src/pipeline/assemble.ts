@@ -16,9 +16,10 @@ import { authorize } from '../identity/authorize.js';
 import { admit, type LimitDefaults } from '../limits/admit.js';
 import type { QuotaStore } from '../limits/store.js';
 import { validate } from '../openai/validate.js';
+import type { PolicySet } from '../policy/config.js';
 import { requestPolicy } from '../policy/request-policy.js';
-import type { RequestRule } from '../policy/request-rules.js';
 import { responsePolicy } from '../policy/response-policy.js';
+import type { TenantRotations } from '../policy/rotation.js';
 import { forward } from '../upstream/forward.js';
 import type { ModelRegistry } from '../upstream/registry.js';
 import { Pipeline } from './pipeline.js';
@@ -29,7 +30,9 @@ export interface PipelineDeps {
   roles: RoleTable;
   quotas: QuotaStore;
   limits: LimitDefaults;
-  requestRules: readonly RequestRule[];
+  policies: PolicySet;
+  /** Per-tenant embedding rotations; null when no policy rotates embeddings. */
+  rotations: TenantRotations | null;
   auditSink: AuditSink;
   promptMode: PromptMode;
   log: Logger;
@@ -42,9 +45,9 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       validate(), // is the body a well-typed OpenAI request
       authorize(d.models, d.roles), // may they use this model
       admit(d.quotas, d.limits, d.auditSink), // within their limits, and can we record it
-      requestPolicy(d.requestRules), // strip or refuse what leaks the model
+      requestPolicy(d.policies, d.roles), // strip or refuse what leaks the model
       forward(), // call the upstream with Moat's own serialization
-      responsePolicy(), // scrub logprobs from answers and stream events
+      responsePolicy(d.rotations), // scrub logprobs and internals, harden embeddings
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
     ],
     d.log,

@@ -4,16 +4,19 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SqliteAuditSink } from '../audit/sqlite-sink.js';
+import { openAuditSink } from '../audit/open.js';
+import type { AuditSink } from '../audit/sink.js';
+import { startRetention } from '../audit/retention.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
-import { BUILTIN_ROLES } from '../identity/access.js';
+import { BUILTIN_ROLES, type RoleTable } from '../identity/access.js';
 import { ApiKeys } from '../identity/api-keys.js';
 import { SqliteIdentityStore } from '../identity/sqlite-store.js';
 import { MemoryQuotaStore } from '../limits/memory-store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
-import { defaultRequestRules } from '../policy/request-rules.js';
+import { PolicySet } from '../policy/config.js';
+import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
@@ -22,7 +25,7 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
-  readonly auditSink: SqliteAuditSink;
+  readonly auditSink: AuditSink;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8080/v1 */
@@ -35,16 +38,25 @@ export function keySecret(config: MoatConfig): Buffer {
   return config.identity.keySecret ? Buffer.from(config.identity.keySecret, 'utf8') : loadOrCreateSecret(config.dataDir, 'key-hash.secret');
 }
 
-export async function createGateway(config: MoatConfig, opts: { log?: Logger; metricsDefaults?: boolean } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  log?: Logger;
+  metricsDefaults?: boolean;
+  /** Replaces the configured audit sink (benchmarks measure the gateway with and without one). */
+  auditSink?: AuditSink;
+  /** Replaces the role table (tests that need roles before they can be configured). */
+  roles?: RoleTable;
+}
+
+export async function createGateway(config: MoatConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.logging.level);
   const dataDir = ensureDataDir(config.dataDir);
   const identity = new SqliteIdentityStore(dataDir);
   const keys = new ApiKeys(identity, keySecret(config), config.identity.cacheTtlMs);
   const models = new ModelRegistry(config.models);
   const quotas = new MemoryQuotaStore();
-  const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
+  const auditSink = opts.auditSink ?? openAuditSink(config, log);
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const roles = BUILTIN_ROLES;
+  const roles = opts.roles ?? BUILTIN_ROLES;
 
   const pipeline = assemblePipeline({
     keys,
@@ -52,7 +64,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     roles,
     quotas,
     limits: { rpm: config.limits.defaults.rpm },
-    requestRules: defaultRequestRules(),
+    policies: new PolicySet(config.policy),
+    rotations: rotationsFor(config),
     auditSink,
     promptMode: config.audit.prompt,
     log,
@@ -74,6 +87,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     keys.flushLastUsed().catch((err) => log.warn({ err }, 'could not record key last-used times'));
   }, 5_000);
   lastUsed.unref();
+  const retention = opts.auditSink ? null : startRetention(config, auditSink, log);
 
   let closed = false;
   return {
@@ -93,6 +107,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
       if (closed) return;
       closed = true;
       clearInterval(lastUsed);
+      retention?.stop();
       await app.close();
       await keys.flushLastUsed().catch(() => undefined);
       await auditSink.close();
