@@ -40,21 +40,26 @@ interface Failure {
 
 const COLUMNS = ['ts', 'kind', 'principal', 'tenant', 'model', 'route', 'outcome'] as const;
 
-/** Checks the checkpoints among themselves: signatures, links, order. */
-function checkCheckpoints(cps: readonly Checkpoint[], trusted: ReadonlyMap<string, KeyObject>): Failure | null {
+/**
+ * Checks the checkpoints among themselves (signatures, links, order). Returns the valid prefix,
+ * which alone is trusted to seal records, and the first problem after it.
+ */
+function checkCheckpoints(cps: readonly Checkpoint[], trusted: ReadonlyMap<string, KeyObject>): { valid: readonly Checkpoint[]; failure: Failure | null } {
   let prev = GENESIS;
   let seq = 0;
-  for (const c of cps) {
+  for (let i = 0; i < cps.length; i++) {
+    const c = cps[i]!;
+    let reason: string | null = null;
     if (!verifyCheckpoint(c, trusted)) {
       const why = trusted.has(c.keyId) ? 'its signature does not match' : `it is signed by key ${c.keyId}, which is not trusted (pass its public key with --public-key)`;
-      return { seq: c.seq, reason: `the checkpoint at seq ${c.seq} is not valid: ${why}` };
-    }
-    if (c.prev !== prev) return { seq: c.seq, reason: `the checkpoint before the one at seq ${c.seq} was removed or changed` };
-    if (c.seq < seq) return { seq: c.seq, reason: `the checkpoint at seq ${c.seq} is out of order` };
+      reason = `the checkpoint at seq ${c.seq} is not valid: ${why}`;
+    } else if (c.prev !== prev) reason = `the checkpoint before the one at seq ${c.seq} was removed or changed`;
+    else if (c.seq < seq) reason = `the checkpoint at seq ${c.seq} is out of order`;
+    if (reason) return { valid: cps.slice(0, i), failure: { seq: c.seq, reason } };
     prev = checkpointDigest(c);
     seq = c.seq;
   }
-  return null;
+  return { valid: cps, failure: null };
 }
 
 export async function verifyLog(
@@ -63,11 +68,11 @@ export async function verifyLog(
   trusted: ReadonlyMap<string, KeyObject>,
 ): Promise<VerifyReport> {
   const failures: Failure[] = [];
-  const cpFailure = checkCheckpoints(checkpoints, trusted);
-  if (cpFailure) failures.push(cpFailure);
+  const cps = checkCheckpoints(checkpoints, trusted);
+  if (cps.failure) failures.push(cps.failure);
   const sealedAt = new Map<number, string>();
-  for (const c of checkpoints) sealedAt.set(c.seq, c.hash);
-  const maxSealed = checkpoints.reduce((m, c) => Math.max(m, c.seq), 0);
+  for (const c of cps.valid) sealedAt.set(c.seq, c.hash);
+  const maxSealed = cps.valid.reduce((m, c) => Math.max(m, c.seq), 0);
 
   let n = 0;
   let first: number | null = null;
@@ -124,7 +129,7 @@ export async function verifyLog(
   const end = last ?? 0;
   if (!rowFailure && maxSealed > end) failures.push({ seq: end + 1, reason: `records ${end + 1}..${maxSealed} were removed from the end (a signed checkpoint covers seq ${maxSealed})` });
 
-  const sealed = checkpoints.length ? maxSealed : null;
+  const sealed = cps.valid.length ? maxSealed : null;
   const report: VerifyReport = {
     ok: failures.length === 0,
     records: n,
