@@ -6,7 +6,6 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoleTable } from '../src/identity/access.js';
 import { recoverHiddenDimension, type Query } from './attack-lab/carlini.js';
 import { singularValues } from './attack-lab/svd.js';
 import { startToyServer, toyModel } from './attack-lab/toy-lm.js';
@@ -88,19 +87,17 @@ let toy: Awaited<ReturnType<typeof startToyServer>>;
 let moat: TestGateway;
 let researcherKey: string;
 
-const ROLES: RoleTable = new Map([
-  ['user', [{ models: ['*'], permissions: ['use', 'list'] }]],
-  ['researcher', [{ models: ['*'], permissions: ['use', 'list', 'logprobs'] }]],
-]);
 
 beforeAll(async () => {
   toy = await startToyServer(model);
   moat = await startTestGateway({
     upstreamURL: toy.baseURL,
     rpm: 0,
-    roleTable: ROLES,
-    // Even where an operator allows logit_bias for a trusted role, it never comes with logprobs.
-    config: { policy: { overrides: [{ roles: ['researcher'], params: { logit_bias: 'allow' } }] } },
+    config: {
+      roles: { researcher: [{ models: ['*'], permissions: ['use', 'list', 'logprobs'] }] },
+      // Even where an operator allows logit_bias for a trusted role, it never comes with logprobs.
+      policy: { overrides: [{ roles: ['researcher'], params: { logit_bias: 'allow' } }] },
+    },
   });
   researcherKey = (await moat.gw.keys.create({ principal: 'rita', tenant: 'lab', roles: ['researcher'], limits: { rpm: 0 } })).key;
 });

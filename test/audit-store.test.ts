@@ -101,7 +101,7 @@ for (const [name, make, available] of backends) {
       const rows = await collect(b.store.rows());
       expect(rows[0]!.seq).toBe(16);
       const last = JSON.parse(rows.at(-1)!.data) as AuditRecord;
-      expect(last).toMatchObject({ kind: 'admin', route: 'audit.retention', params: { throughSeq: 15, removed: 15 } });
+      expect(last).toMatchObject({ kind: 'admin', route: 'admin:audit.retention', params: { action: 'audit.retention', throughSeq: 15, removed: 15 } });
       expect(await verify()).toMatchObject({ ok: true, first_seq: 16, last_seq: 51, sealed_through: 51 });
       // Nothing more may go quietly.
       await b.exec('DELETE FROM audit_log WHERE seq <= 25');

@@ -6,17 +6,15 @@
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoleTable } from '../src/identity/access.js';
 import { startDemoUpstream } from '../src/demo/server.js';
 import { gatewayRecords } from './helpers/audit.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startScriptedUpstream } from './helpers/scripted-upstream.js';
 
-const ROLES: RoleTable = new Map([
-  ['user', [{ models: ['*'], permissions: ['use', 'list'] }]],
-  ['researcher', [{ models: ['*'], permissions: ['use', 'list', 'logprobs'] }]],
-  ['embeddings', [{ models: ['*'], permissions: ['use', 'list', 'embeddings'] }]],
-]);
+const ROLES = {
+  researcher: [{ models: ['*'], permissions: ['use' as const, 'list' as const, 'logprobs' as const] }],
+  embeddings: [{ models: ['*'], permissions: ['use' as const, 'list' as const, 'embeddings' as const] }],
+};
 
 const top = (n: number) => Array.from({ length: n }, (_, i) => ({ token: `t${i}`, logprob: -0.123456789 * (i + 1), bytes: [116] }));
 const leakyChoice = { index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop', logprobs: { content: [{ token: 't0', logprob: -0.123456789, bytes: [116], top_logprobs: top(8) }] }, prompt_logprobs: [null, { 5: -1.5 }] };
@@ -38,7 +36,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(leakyAnswer));
   });
-  t = await startTestGateway({ upstreamURL: up.baseURL, rpm: 0, roleTable: ROLES });
+  t = await startTestGateway({ upstreamURL: up.baseURL, rpm: 0, config: { roles: ROLES } });
   researcherKey = (await t.gw.keys.create({ principal: 'rita', tenant: 'lab', roles: ['researcher'], limits: {} })).key;
 });
 afterAll(async () => {
@@ -109,7 +107,7 @@ describe('embeddings', () => {
 
   beforeAll(async () => {
     demo = await startDemoUpstream();
-    g = await startTestGateway({ upstreamURL: demo.baseURL, rpm: 0, roles: ['embeddings'], tenant: 'acme', config: { policy: { embeddings: { dimensions: 16, rotate: true, decimals: 5 }, rotationSecret: 'test-only-rotation-secret-0123456789abcdef' } } });
+    g = await startTestGateway({ upstreamURL: demo.baseURL, rpm: 0, roles: ['embeddings'], tenant: 'acme', config: { roles: ROLES, policy: { embeddings: { dimensions: 16, rotate: true, decimals: 5 }, rotationSecret: 'test-only-rotation-secret-0123456789abcdef' } } });
   });
   afterAll(async () => {
     await g.close();

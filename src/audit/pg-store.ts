@@ -8,9 +8,9 @@ import pg from 'pg';
 import { GENESIS, linkRecords } from './chain.js';
 import { checkpointDigest, sealDue, type Checkpoint, type SealPolicy } from './checkpoint.js';
 import { ROW_COLUMNS, whereClause, type AuditFilter, type StoredRow } from './query.js';
-import { adminRecord, type AuditRecord } from './record.js';
+import type { AuditRecord } from './record.js';
 import { pruneTarget, schemaSql, type AuditStore, type PruneResult } from './store.js';
-import { RETENTION_ACTION } from './verify.js';
+import { retentionRecord } from './verify.js';
 
 /** Same number for every replica: the lock that serializes chain appends. */
 const LOCK_ID = 0x6d6f6174; // 'moat'
@@ -126,7 +126,7 @@ export class PgAuditStore implements AuditStore {
       const through = pruneTarget(keep, cps, Number(first.seq));
       if (through === null) return { removed: 0, throughSeq: null };
       const removed = (await c.query(`DELETE FROM ${this.t} WHERE seq <= $1`, [through])).rowCount ?? 0;
-      const rec = adminRecord({ action: RETENTION_ACTION, actor: null, sourceIp: 'local', params: { before, throughSeq: through, removed }, outcome: 'ok' });
+      const rec = retentionRecord(before, through, removed);
       await this.appendLocked(c, [rec], seal, true);
       return { removed, throughSeq: through };
     });

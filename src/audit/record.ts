@@ -67,48 +67,6 @@ export function boundedParams(body: JsonObject, promptField: string, maxChars = 
   return params;
 }
 
-/** An administrative action (keys, principals, retention ...), for the same hash-chained log. */
-export interface AdminAction {
-  /** Dotted name of the action, e.g. `keys.create`, `audit.retention`. It is stored as the record's route. */
-  action: string;
-  actor: { principal: string; tenant: string; keyId: string | null } | null;
-  sourceIp: string;
-  /** What was acted on and how; never a secret. */
-  params: JsonObject;
-  outcome: 'ok' | 'failed' | 'denied';
-  status?: number;
-  errorCode?: string | null;
-  latencyMs?: number;
-  requestId?: string;
-}
-
-export function adminRecord(a: AdminAction, now = new Date()): AuditRecord {
-  return {
-    kind: 'admin',
-    ts: now.toISOString(),
-    requestId: a.requestId ?? '',
-    principal: a.actor?.principal ?? null,
-    tenant: a.actor?.tenant ?? null,
-    keyId: a.actor?.keyId ?? null,
-    sourceIp: a.sourceIp,
-    route: a.action,
-    model: null,
-    stream: false,
-    params: a.params,
-    prompt: null,
-    promptMode: 'redacted',
-    outcome: a.outcome,
-    status: a.status ?? (a.outcome === 'ok' ? 200 : 400),
-    errorCode: a.errorCode ?? null,
-    rules: [],
-    promptTokens: null,
-    completionTokens: null,
-    outputBytes: 0,
-    latencyMs: a.latencyMs ?? 0,
-    risk: null,
-  };
-}
-
 export function requestRecord(ctx: RequestContext, mode: PromptMode): AuditRecord {
   const field = PROMPT_FIELD[ctx.route];
   const params = boundedParams(ctx.body, field);

@@ -11,9 +11,9 @@ import { BatchingAuditSink, type BatchingOptions } from './batching-sink.js';
 import { linkRecords } from './chain.js';
 import { checkpointDigest, sealDue, type Checkpoint, type SealPolicy } from './checkpoint.js';
 import { ROW_COLUMNS, whereClause, type AuditFilter, type StoredRow } from './query.js';
-import { adminRecord, type AuditRecord } from './record.js';
+import type { AuditRecord } from './record.js';
 import { pruneTarget, schemaSql, type AuditStore, type PruneResult } from './store.js';
-import { RETENTION_ACTION } from './verify.js';
+import { retentionRecord } from './verify.js';
 
 
 const CP_COLUMNS = 'seq, hash, ts, prev, key_id AS keyId, signature';
@@ -96,7 +96,7 @@ export class SqliteAuditStore implements AuditStore {
         const through = pruneTarget(keep, cps, firstRow.seq);
         if (through === null) return { removed: 0, throughSeq: null };
         const removed = this.db.prepare('DELETE FROM audit_log WHERE seq <= ?').run(through).changes;
-        const rec = adminRecord({ action: RETENTION_ACTION, actor: null, sourceIp: 'local', params: { before, throughSeq: through, removed }, outcome: 'ok' });
+        const rec = retentionRecord(before, through, removed);
         this.appendLocked([rec], seal, true);
         return { removed, throughSeq: through };
       })

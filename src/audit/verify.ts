@@ -15,9 +15,15 @@ import type { KeyObject } from 'node:crypto';
 import { GENESIS, chainHash } from './chain.js';
 import { checkpointDigest, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { StoredRow } from './query.js';
+import { adminRecord } from './admin-record.js';
 import type { AuditRecord } from './record.js';
 
 export const RETENTION_ACTION = 'audit.retention';
+
+/** The record retention leaves in the chain: it names the checkpoint the log now starts after. */
+export function retentionRecord(before: string, throughSeq: number, removed: number): AuditRecord {
+  return adminRecord({ action: RETENTION_ACTION, actor: null, details: { before, throughSeq, removed }, outcome: 'ok', status: 200, sourceIp: 'local', requestId: `retention_${throughSeq}` });
+}
 
 export interface VerifyReport {
   ok: boolean;
@@ -91,7 +97,7 @@ export async function verifyLog(
     } catch {
       /* a broken record fails its hash check below */
     }
-    if (rec?.kind === 'admin' && rec.route === RETENTION_ACTION && typeof rec.params?.throughSeq === 'number') {
+    if (rec?.kind === 'admin' && rec.route === `admin:${RETENTION_ACTION}` && typeof rec.params?.throughSeq === 'number') {
       retainedThrough = Math.max(retainedThrough, rec.params.throughSeq);
     }
     if (rowFailure) continue; // keep reading only for retention records

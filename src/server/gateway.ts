@@ -9,9 +9,14 @@ import type { AuditSink } from '../audit/sink.js';
 import { startRetention } from '../audit/retention.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
-import { BUILTIN_ROLES, type RoleTable } from '../identity/access.js';
+import { grantsOnUnknownModels } from '../identity/access.js';
+import { IdentityAdmin } from '../identity/admin.js';
+import { identityAdminRoutes } from '../identity/admin-routes.js';
 import { ApiKeys } from '../identity/api-keys.js';
+import { Authenticator } from '../identity/authenticator.js';
+import { RoleRegistry } from '../identity/roles.js';
 import { SqliteIdentityStore } from '../identity/sqlite-store.js';
+import type { LimitOverrides } from '../identity/types.js';
 import { MemoryQuotaStore } from '../limits/memory-store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
@@ -25,6 +30,9 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
+  /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
+  readonly admin: IdentityAdmin;
+  readonly roles: RoleRegistry;
   readonly auditSink: AuditSink;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -43,8 +51,6 @@ export interface GatewayOptions {
   metricsDefaults?: boolean;
   /** Replaces the configured audit sink (benchmarks measure the gateway with and without one). */
   auditSink?: AuditSink;
-  /** Replaces the role table (tests that need roles before they can be configured). */
-  roles?: RoleTable;
 }
 
 export async function createGateway(config: MoatConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -56,10 +62,18 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
   const quotas = new MemoryQuotaStore();
   const auditSink = opts.auditSink ?? openAuditSink(config, log);
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const roles = opts.roles ?? BUILTIN_ROLES;
+  const typos = grantsOnUnknownModels(config.roles, (m) => models.get(m) !== undefined);
+  if (typos.length) log.warn({ grants: typos }, 'roles in moat.yaml grant models that are not configured; those grants have no effect');
+  const roles = new RoleRegistry(config.roles, identity);
+  await roles.refresh();
+  roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
+  const auth = new Authenticator(keys);
+  const admin = new IdentityAdmin(identity, keys, roles);
+  const limitsView = (p: LimitOverrides, t: LimitOverrides) => ({ principal: { ...config.limits.defaults, ...p }, tenant: { ...config.limits.tenantDefaults, ...t } });
 
   const pipeline = assemblePipeline({
     keys,
+    auth,
     models,
     roles,
     quotas,
@@ -75,6 +89,16 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     pipeline,
     metrics,
     keys,
+    auth,
+    admin: config.admin.enabled
+      ? {
+          auth,
+          roles,
+          auditSink,
+          // Each domain with admin routes adds its registrar here.
+          routes: [identityAdminRoutes({ admin, effectiveLimits: limitsView, limitsInfo: () => ({ defaults: config.limits.defaults, tenantDefaults: config.limits.tenantDefaults, store: config.limits.store }) })],
+        }
+      : null,
     models,
     roles,
     log,
@@ -94,6 +118,8 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     app,
     config,
     keys,
+    admin,
+    roles,
     auditSink,
     metrics,
     log,
@@ -108,6 +134,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
       closed = true;
       clearInterval(lastUsed);
       retention?.stop();
+      roles.stop();
       await app.close();
       await keys.flushLastUsed().catch(() => undefined);
       await auditSink.close();

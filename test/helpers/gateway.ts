@@ -9,7 +9,6 @@ import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startDemoUpstream } from '../../src/demo/server.js';
-import type { RoleTable } from '../../src/identity/access.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
 import { createLogger } from '../../src/server/logger.js';
 
@@ -48,8 +47,6 @@ export interface StartOptions {
   roles?: string[];
   rpm?: number;
   logLevel?: string;
-  /** Replaces the built-in role table (until roles can be configured). */
-  roleTable?: RoleTable;
 }
 
 export async function startTestGateway(o: StartOptions = {}): Promise<TestGateway> {
@@ -64,7 +61,7 @@ export async function startTestGateway(o: StartOptions = {}): Promise<TestGatewa
     audit: { flushMs: 10 },
     ...o.config,
   });
-  const gw = await createGateway(config, { log: memoryLogger(logs, o.logLevel ?? 'info'), metricsDefaults: false, ...(o.roleTable ? { roles: o.roleTable } : {}) });
+  const gw = await createGateway(config, { log: memoryLogger(logs, o.logLevel ?? 'info'), metricsDefaults: false });
   const baseURL = await gw.listen();
   const { key } = await gw.keys.create({
     principal: o.principal ?? 'alice',
