@@ -3,6 +3,7 @@
  * itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerRoles(program);
   registerConfig(program);
+  registerAudit(program);
   return program;
 }
 
