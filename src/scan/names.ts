@@ -58,6 +58,8 @@ export function classifyKey(names: readonly string[]): LimitKey {
     if (w.some((x) => USER_WORDS.has(x)) || /apikey|userid|keyid|principal/.test(joined)) return 'user';
     if (w.some((x) => IP_WORDS.has(x)) || IP_JOINED.test(joined)) ip = true;
   }
+  // `request.client.host` arrives as three names; read them together too.
+  if (IP_JOINED.test(names.flatMap(words).join(''))) ip = true;
   return ip ? 'ip' : 'unknown';
 }
 
