@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
+import { registerProbe } from './commands/probe.js';
 import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { CliError } from './common.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerConfig(program);
   registerScan(program);
+  registerProbe(program);
   return program;
 }
 
