@@ -62,8 +62,8 @@ export async function ttfbAtOne({ url, path, headers, body, requests }) {
       const t0 = process.hrtime.bigint();
       const r = await pool.request({ method: 'POST', path: u.pathname + path, headers, body });
       let first = true;
-      for await (const _c of r.body) {
-        if (first) {
+      for await (const chunk of r.body) {
+        if (first && chunk.length > 0) {
           samples.push(Number(process.hrtime.bigint() - t0) / 1000);
           first = false;
         }

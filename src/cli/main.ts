@@ -6,9 +6,12 @@ import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
+import { registerPrincipals } from './commands/principals.js';
 import { registerProbe } from './commands/probe.js';
+import { registerRoles } from './commands/roles.js';
 import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
+import { registerTenants } from './commands/tenants.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDemo(program);
   registerKeys(program);
+  registerPrincipals(program);
+  registerTenants(program);
+  registerRoles(program);
   registerConfig(program);
   registerScan(program);
   registerProbe(program);

@@ -7,9 +7,14 @@ import type { Logger } from 'pino';
 import { SqliteAuditSink } from '../audit/sqlite-sink.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
-import { BUILTIN_ROLES } from '../identity/access.js';
+import { grantsOnUnknownModels } from '../identity/access.js';
+import { IdentityAdmin } from '../identity/admin.js';
+import { identityAdminRoutes } from '../identity/admin-routes.js';
 import { ApiKeys } from '../identity/api-keys.js';
+import { Authenticator } from '../identity/authenticator.js';
+import { RoleRegistry } from '../identity/roles.js';
 import { SqliteIdentityStore } from '../identity/sqlite-store.js';
+import type { LimitOverrides } from '../identity/types.js';
 import { MemoryQuotaStore } from '../limits/memory-store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
@@ -22,6 +27,9 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
+  /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
+  readonly admin: IdentityAdmin;
+  readonly roles: RoleRegistry;
   readonly auditSink: SqliteAuditSink;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -44,10 +52,18 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
   const quotas = new MemoryQuotaStore();
   const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const roles = BUILTIN_ROLES;
+  const typos = grantsOnUnknownModels(config.roles, (m) => models.get(m) !== undefined);
+  if (typos.length) log.warn({ grants: typos }, 'roles in moat.yaml grant models that are not configured; those grants have no effect');
+  const roles = new RoleRegistry(config.roles, identity);
+  await roles.refresh();
+  roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
+  const auth = new Authenticator(keys);
+  const admin = new IdentityAdmin(identity, keys, roles);
+  const limitsView = (p: LimitOverrides, t: LimitOverrides) => ({ principal: { ...config.limits.defaults, ...p }, tenant: { ...config.limits.tenantDefaults, ...t } });
 
   const pipeline = assemblePipeline({
     keys,
+    auth,
     models,
     roles,
     quotas,
@@ -62,6 +78,16 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     pipeline,
     metrics,
     keys,
+    auth,
+    admin: config.admin.enabled
+      ? {
+          auth,
+          roles,
+          auditSink,
+          // Each domain with admin routes adds its registrar here.
+          routes: [identityAdminRoutes({ admin, effectiveLimits: limitsView, limitsInfo: () => ({ defaults: config.limits.defaults, tenantDefaults: config.limits.tenantDefaults, store: config.limits.store }) })],
+        }
+      : null,
     models,
     roles,
     log,
@@ -80,6 +106,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     app,
     config,
     keys,
+    admin,
+    roles,
     auditSink,
     metrics,
     log,
@@ -93,6 +121,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
       if (closed) return;
       closed = true;
       clearInterval(lastUsed);
+      roles.stop();
       await app.close();
       await keys.flushLastUsed().catch(() => undefined);
       await auditSink.close();
