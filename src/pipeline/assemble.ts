@@ -3,7 +3,7 @@
  *
  *   parse JSON (server/inference.ts)
  *   -> authenticate -> validate -> authorize -> admit -> request policy -> forward
- *   -> response policy -> audit
+ *   -> response policy -> watermark -> audit
  */
 import type { Logger } from 'pino';
 import { audit } from '../audit/stage.js';
@@ -20,6 +20,7 @@ import { requestPolicy } from '../policy/request-policy.js';
 import type { RequestRule } from '../policy/request-rules.js';
 import { responsePolicy } from '../policy/response-policy.js';
 import { forward } from '../upstream/forward.js';
+import { watermarkStage, type WatermarkDeps } from '../watermark/stage.js';
 import type { ModelRegistry } from '../upstream/registry.js';
 import { Pipeline } from './pipeline.js';
 
@@ -32,6 +33,7 @@ export interface PipelineDeps {
   requestRules: readonly RequestRule[];
   auditSink: AuditSink;
   promptMode: PromptMode;
+  watermark: WatermarkDeps;
   log: Logger;
 }
 
@@ -45,6 +47,7 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       requestPolicy(d.requestRules), // strip or refuse what leaks the model
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(), // scrub logprobs from answers and stream events
+      watermarkStage(d.watermark), // mark the answer's words with the caller's key
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
     ],
     d.log,

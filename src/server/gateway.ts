@@ -17,6 +17,7 @@ import { defaultRequestRules } from '../policy/request-rules.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -55,6 +56,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     requestRules: defaultRequestRules(),
     auditSink,
     promptMode: config.audit.prompt,
+    watermark: watermarkDeps(config.watermark, dataDir),
     log,
   });
 

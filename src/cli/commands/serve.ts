@@ -16,6 +16,7 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   dataDir?: string;
+  watermark?: boolean;
 }
 
 /** Asks the upstream which models it serves (GET /models). */
@@ -56,6 +57,12 @@ export async function quickConfig(o: ServeOptions, env = process.env): Promise<M
 }
 
 export async function resolveServeConfig(o: ServeOptions): Promise<MoatConfig> {
+  const cfg = await resolveBaseConfig(o);
+  if (o.watermark) cfg.watermark.enabled = true;
+  return cfg;
+}
+
+async function resolveBaseConfig(o: ServeOptions): Promise<MoatConfig> {
   if (o.upstream) {
     if (o.config) throw new CliError('use either --config or --upstream, not both');
     return quickConfig(o);
@@ -105,6 +112,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <n>', 'port to listen on (default 8080)', parseIntArg('--port'))
     .option('--data-dir <dir>', 'where keys, audit log and secrets live (default ./.moat)')
+    .option('--watermark', 'watermark every answer of every model with the caller tenant\'s key (see `moat watermark --help`)')
     .action(async (o: ServeOptions) => {
       const cfg = await resolveServeConfig(o);
       const gw = await createGateway(cfg);
