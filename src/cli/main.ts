@@ -7,6 +7,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
 import { registerServe } from './commands/serve.js';
+import { registerWatermark } from './commands/watermark.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerKeys(program);
   registerConfig(program);
+  registerWatermark(program);
   return program;
 }
 

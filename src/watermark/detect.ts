@@ -1,10 +1,18 @@
 /**
  * Detection: read the positions of a text back with the scanner, and count how often the written
  * member is the one the key picks. Repeated contexts count once (the first time), since the key
- * always picks the same member there. Under the null — a writer who never saw the key — a hit at
- * a position has the probability with which writers choose that member anyway: its base rate in
- * real text (data/watermark/base-rates.json), not 1/|set|, because writers prefer some synonyms
- * ("use" over "utilize"). The hit count is then Poisson-binomial and its tail is computed exactly.
+ * always picks the same member there.
+ *
+ * The null is a writer who never saw the key. Whatever that writer's habits, the key's pick at a
+ * new (set, context) is a fresh uniform draw among the allowed members, so each scored position is
+ * a hit with probability exactly 1/|alternatives| and the hit count is (Poisson-)binomial: the
+ * p-value is exact for any writer, including text marked with another tenant's key.
+ *
+ * Writers' preferences ("use" over "utilize") do not bias this null, but they decide where the
+ * evidence is: where a writer used the member that writers choose anyway, a copy of the watermark
+ * and a clean text look alike. Positions whose written member has a base rate above
+ * MAX_NULL_PROB (measured on real text: data/watermark/base-rates.json) are therefore not scored.
+ * That choice depends on the text only, never on the key, so the test stays exact.
  */
 import { readFileSync } from 'node:fs';
 import type { WatermarkKey } from './keys.js';
@@ -42,7 +50,7 @@ export interface BaseRates {
 export class NullModel {
   constructor(private readonly rates: BaseRates | null) {}
 
-  /** Probability that an unwatermarked writer writes member `m`, given the members allowed here. */
+  /** How often writers write member `m` where the members `alts` are allowed (base rate, smoothed). */
   prob(set: number, m: number, alts: readonly number[]): number {
     const c = this.rates?.counts[String(set)];
     if (!c) return 1 / alts.length;
@@ -98,15 +106,18 @@ export function dedupe(obs: Iterable<Observation>): Observation[] {
   return out;
 }
 
+/** Positions whose written member is used by writers more often than this are not scored (see above). */
+export const MAX_NULL_PROB = 0.5;
+
 /** Scores deduplicated observations against one key. */
-export function score(unique: readonly Observation[], key: WatermarkKey, nul: NullModel): DetectionResult {
+export function score(unique: readonly Observation[], key: WatermarkKey, nul: NullModel, maxNullProb = MAX_NULL_PROB): DetectionResult {
   const ps: number[] = [];
   let hits = 0;
   for (const o of unique) {
-    const sel = o.alts[key.select(o.context, o.set, o.alts.length)]!;
-    if (sel === o.member) hits++;
-    ps.push(nul.prob(o.set, sel, o.alts));
+    if (nul.prob(o.set, o.member, o.alts) > maxNullProb) continue;
+    if (o.alts[key.select(o.context, o.set, o.alts.length)] === o.member) hits++;
+    ps.push(1 / o.alts.length);
   }
   const expected = ps.reduce((a, b) => a + b, 0);
-  return { scored: unique.length, hits, expected, z: zScore(hits, ps), p_value: poissonBinomialTail(ps, hits) };
+  return { scored: ps.length, hits, expected, z: zScore(hits, ps), p_value: poissonBinomialTail(ps, hits) };
 }
