@@ -1,11 +1,17 @@
 /**
- * False-positive calibration: many random keys against real text that was never watermarked
- * (the report half of the shared LLM answers and human writing). If the null model is right, the
- * fraction of (key, document) pairs with p <= alpha stays at or below alpha.
+ * False-positive calibration: many random keys against real text that was never marked with them
+ * (the report half of the shared LLM answers and human writing, or text marked with another
+ * tenant's key). If the null is right, the fraction of (key, document) pairs with p <= alpha is at
+ * most alpha for the exact (conservative, discrete) p-value, and equal to alpha for the randomized
+ * p-value P(X > h) + U * P(X = h), which is uniform under a correct null.
  */
-import { randomBytes } from 'node:crypto';
-import { dedupe, score, NullModel } from '../../dist/watermark/detect.js';
+import { createHash } from 'node:crypto';
+import { dedupe } from '../../dist/watermark/detect.js';
 import { deriveKey } from '../../dist/watermark/keys.js';
+import { poissonBinomialTail } from '../../dist/watermark/stats.js';
+import { prng } from './student.js';
+
+export const ALPHAS = [1e-2, 1e-3, 1e-4];
 
 /**
  * Groups observations into documents of `size` texts from the same source (1 = each answer alone).
@@ -25,35 +31,61 @@ export function documents(texts, size) {
 }
 
 /**
- * FPR at several alphas over `keys` random keys, for one null model.
- * @returns {{keys: number, documents: number, tests: number, meanScored: number, fpr: Record<string, number>, worstKeyFpr1e2: number}}
+ * Hits and null probabilities of one document under one key. `nul` null: Moat's test (the key's
+ * pick is uniform: 1/|alternatives|). With a NullModel: the naive null, P(hit) = base rate of the
+ * member the key picked.
  */
-export function falsePositiveRates(docs, keys, nul, alphas = [1e-2, 1e-3, 1e-4]) {
-  const hits = Object.fromEntries(alphas.map((a) => [a, 0]));
+function trial(doc, key, nul) {
+  const ps = new Array(doc.length);
+  let hits = 0;
+  for (let i = 0; i < doc.length; i++) {
+    const o = doc[i];
+    const sel = o.alts[key.select(o.context, o.set, o.alts.length)];
+    if (sel === o.member) hits++;
+    ps[i] = nul ? nul.prob(o.set, sel, o.alts) : 1 / o.alts.length;
+  }
+  return { ps, hits };
+}
+
+/**
+ * FPR at several alphas over `keys` random keys.
+ * @param {import('../../dist/watermark/detect.js').Observation[][]} docs
+ */
+export function falsePositiveRates(docs, keys, label, nul = null) {
+  const master = createHash('sha256').update(`moat-eval-calibration-${label}`).digest();
+  const rand = prng(99);
+  const exact = Object.fromEntries(ALPHAS.map((a) => [a, 0]));
+  const randomized = Object.fromEntries(ALPHAS.map((a) => [a, 0]));
   let tests = 0;
+  let sumP = 0;
   let worst = 0;
-  const master = randomBytes(32);
   for (let k = 0; k < keys; k++) {
     const key = deriveKey(master, 'tenant', `random-${k}`);
     let keyHits = 0;
     for (const d of docs) {
-      const p = score(d, key, nul).p_value;
+      const { ps, hits } = trial(d, key, nul);
+      const atLeast = poissonBinomialTail(ps, hits);
+      const above = poissonBinomialTail(ps, hits + 1);
+      const pr = above + rand() * (atLeast - above);
       tests++;
-      for (const a of alphas) if (p <= a) hits[a]++;
-      if (p <= 1e-2) keyHits++;
+      sumP += pr;
+      for (const a of ALPHAS) {
+        if (atLeast <= a) exact[a]++;
+        if (pr <= a) randomized[a]++;
+      }
+      if (atLeast <= 1e-2) keyHits++;
     }
     worst = Math.max(worst, keyHits / docs.length);
   }
-  const meanScored = docs.reduce((s, d) => s + d.length, 0) / docs.length;
+  const rate = (o) => Object.fromEntries(ALPHAS.map((a) => [String(a), o[a] / tests]));
   return {
     keys,
     documents: docs.length,
     tests,
-    meanScored: Math.round(meanScored * 10) / 10,
-    fpr: Object.fromEntries(alphas.map((a) => [String(a), hits[a] / tests])),
+    meanScored: Math.round((10 * docs.reduce((s, d) => s + d.length, 0)) / docs.length) / 10,
+    fpr: rate(exact),
+    fprRandomized: rate(randomized),
+    meanRandomizedP: sumP / tests,
     worstKeyFpr1e2: worst,
   };
 }
-
-/** A null model that ignores writers' preferences: every allowed member equally likely. */
-export const uniformNull = new NullModel(null);

@@ -3,7 +3,7 @@
  * number of keys tried (Bonferroni: with T tenants the smallest p-value is multiplied by T), so the
  * reported p-value stays a valid false-positive bound however many tenants there are.
  */
-import { dedupe, score, type DetectionResult, type NullModel, type Observation } from './detect.js';
+import { dedupe, score, type DetectionResult, type Observation } from './detect.js';
 import { deriveKey, type KeyScope } from './keys.js';
 import { bonferroni } from './stats.js';
 
@@ -17,10 +17,10 @@ export interface Attribution extends DetectionResult {
 }
 
 /** Scores observations against one named tenant (no correction) or many (Bonferroni over them). */
-export function attribute(obs: Iterable<Observation>, master: Buffer, scope: KeyScope, names: readonly string[], nul: NullModel, alpha: number): Attribution {
+export function attribute(obs: Iterable<Observation>, master: Buffer, scope: KeyScope, names: readonly string[], alpha: number): Attribution {
   if (names.length === 0) throw new Error('no tenants to test');
   const unique = dedupe(obs);
-  const results = names.map((name) => ({ name, r: score(unique, deriveKey(master, scope, name), nul) }));
+  const results = names.map((name) => ({ name, r: score(unique, deriveKey(master, scope, name)) }));
   results.sort((a, b) => a.r.p_value - b.r.p_value || b.r.z - a.r.z);
   const best = results[0]!;
   const p = bonferroni(best.r.p_value, names.length);

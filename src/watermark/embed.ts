@@ -89,8 +89,8 @@ export class WatermarkWriter {
 
   /** How much of the pending segment is final: up to the first word that is or may become a table word. */
   private safePrefix(): number {
-    // Whitespace before the first word, JSON answers and code lines are never changed.
-    if (this.state.mode !== 'text' || this.state.inFence) return this.buf.length;
+    // Whitespace before the first word, the first sentence, JSON answers and code lines are never changed.
+    if (this.state.mode !== 'text' || this.state.inFence || this.state.prose === 0) return this.buf.length;
     WORD_G.lastIndex = this.released;
     for (let m = WORD_G.exec(this.buf); m; m = WORD_G.exec(this.buf)) {
       const lower = m[0].toLowerCase();

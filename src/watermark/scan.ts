@@ -2,7 +2,8 @@
  * Finds the places in a text where the watermark may choose a word: a word of the synonym table,
  * in prose (not in fenced or inline code, URLs, e-mail addresses, quoted text, JSON lines), not a
  * proper noun (capitalized in mid-sentence or tagged PROPN), not part of a compound (big-ticket),
- * and tagged by the tagger with the part of speech of its set.
+ * and tagged by the tagger with the part of speech of its set. The first sentence of an answer is
+ * never marked, so that a stream's first words are never held back (time to first token).
  *
  * Text is cut into segments (a sentence, a line, a code line) by `segmentEnd`, a rule that looks at
  * most one character ahead, so a stream cut anywhere yields the same segments as the whole text.
@@ -29,10 +30,12 @@ export interface ScanState {
   inQuote: boolean;
   /** The last context tokens, oldest first. */
   prev: string[];
+  /** Prose segments scanned so far. The first is never marked, so a stream's first words go out at once. */
+  prose: number;
 }
 
 export function initialState(): ScanState {
-  return { mode: 'start', inFence: false, lineStart: true, protectLine: false, inInline: false, inQuote: false, prev: ['^'] };
+  return { mode: 'start', inFence: false, lineStart: true, protectLine: false, inInline: false, inQuote: false, prev: ['^'], prose: 0 };
 }
 
 /** A place where the watermark chooses, in segment offsets. */
@@ -191,6 +194,7 @@ export function scanSegment(seg: string, state: ScanState, lex: Lexicon, tagger:
   const tokens: string[] = [...state.prev];
   const words = readWords(seg, state, lex, tokens);
   state.prev = tokens.slice(-contextWords);
+  if (words.length > 0 && state.prose++ === 0) return [];
 
   const candidates: { w: Word; entry: FormEntry; idx: number }[] = [];
   words.forEach((w, idx) => {

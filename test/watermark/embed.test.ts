@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WatermarkWriter, embedText } from '../../src/watermark/embed.js';
-import { dedupe, defaultNullModel, observe, score } from '../../src/watermark/detect.js';
+import { dedupe, observe, score } from '../../src/watermark/detect.js';
 import { defaultLexicon } from '../../src/watermark/lexicon.js';
 import { winkTagger } from '../../src/watermark/tagger.js';
 import { MARKDOWN, PROSE, keyOf } from './fixtures.js';
@@ -59,8 +59,9 @@ describe('embedding', () => {
       expect(out).toContain('The Big Apple');
       expect(out).toContain('{"use": "large", "big": true}');
     }
-    // ... while the prose around them does change for some key.
-    expect(outs.some((o) => !o.startsWith('Here is a large example.'))).toBe(true);
+    // ... while the prose around them does change for some key; the first sentence never does.
+    for (const out of outs) expect(out.startsWith('Here is a large example.')).toBe(true);
+    expect(outs.some((o) => !o.endsWith('- Start with a big step, then use it often.\n'))).toBe(true);
   });
 
   it('leaves an answer that is JSON untouched', () => {
@@ -124,8 +125,8 @@ describe('detection on the embedder output', () => {
   it('a watermarked text is detected with its key and not with another', () => {
     const marked = embedText(PROSE + ' ' + PROSE.replace(/\bWe\b/g, 'They'), lex, tagger, acme).text;
     const obs = dedupe(observe(marked, lex, tagger));
-    const own = score(obs, acme, defaultNullModel());
-    const other = score(obs, keyOf('globex'), defaultNullModel());
+    const own = score(obs, acme);
+    const other = score(obs, keyOf('globex'));
     expect(own.hits).toBe(own.scored);
     expect(own.p_value).toBeLessThan(1e-4);
     expect(other.p_value).toBeGreaterThan(1e-3);

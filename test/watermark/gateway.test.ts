@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attribute } from '../../src/watermark/attribute.js';
-import { defaultNullModel, observe } from '../../src/watermark/detect.js';
+import { observe } from '../../src/watermark/detect.js';
 import { embedText } from '../../src/watermark/embed.js';
 import { defaultLexicon } from '../../src/watermark/lexicon.js';
 import { winkTagger } from '../../src/watermark/tagger.js';
@@ -82,7 +82,7 @@ describe('watermark stage in the gateway', () => {
     const tenants = ['acme', 'globex', 'plain', 'initech'];
     for (const [client, name] of [[acme, 'acme'], [globex, 'globex']] as const) {
       const texts = [(await ask(client)).choices[0]!.message.content!, (await streamed(client)).text];
-      const r = attribute(texts.flatMap((x) => observe(x, lex, tagger)), MASTER, 'tenant', tenants, defaultNullModel(), 0.05);
+      const r = attribute(texts.flatMap((x) => observe(x, lex, tagger)), MASTER, 'tenant', tenants, 0.05);
       expect(r.tenants[0]!.tenant).toBe(name);
       expect(r.hits).toBe(r.scored);
     }

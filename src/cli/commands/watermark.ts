@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ensureDataDir } from '../../config/data-dir.js';
 import { attribute, type Attribution } from '../../watermark/attribute.js';
-import { defaultNullModel, observe, type Observation } from '../../watermark/detect.js';
+import { observe, type Observation } from '../../watermark/detect.js';
 import { embedText } from '../../watermark/embed.js';
 import { deriveKey, type KeyScope } from '../../watermark/keys.js';
 import { defaultLexicon } from '../../watermark/lexicon.js';
@@ -96,7 +96,7 @@ function detectTexts(texts: readonly string[], o: DetectOpts, create = false): A
   const tagger = winkTagger();
   const obs: Observation[] = [];
   for (const t of texts) obs.push(...observe(t, lex, tagger));
-  return { ...attribute(obs, master, scope, names(o, dataDir, scope), defaultNullModel(), o.alpha), texts: texts.length };
+  return { ...attribute(obs, master, scope, names(o, dataDir, scope), o.alpha), texts: texts.length };
 }
 
 function report(r: Attribution & { texts: number }, json: boolean | undefined, extra: Record<string, unknown> = {}): void {
