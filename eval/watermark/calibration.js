@@ -31,16 +31,16 @@ export function documents(texts, size) {
 }
 
 /**
- * Hits and null probabilities of one document under one key. `nul` null: Moat's test (the key's
- * pick is uniform: 1/|alternatives|). With a NullModel: the naive null, P(hit) = base rate of the
- * member the key picked.
+ * Hits and null probabilities of one document under one key. Without `nul`: Moat's test (the
+ * key's pick is uniform: 1/|alternatives|). With a NullModel: the naive null, P(hit) = base rate
+ * of the member the key picked. `pick` memoizes the key's choices (contexts recur across documents).
  */
-function trial(doc, key, nul) {
+function trial(doc, pick, nul) {
   const ps = new Array(doc.length);
   let hits = 0;
   for (let i = 0; i < doc.length; i++) {
     const o = doc[i];
-    const sel = o.alts[key.select(o.context, o.set, o.alts.length)];
+    const sel = pick(o);
     if (sel === o.member) hits++;
     ps[i] = nul ? nul.prob(o.set, sel, o.alts) : 1 / o.alts.length;
   }
@@ -48,44 +48,58 @@ function trial(doc, key, nul) {
 }
 
 /**
- * FPR at several alphas over `keys` random keys.
- * @param {import('../../dist/watermark/detect.js').Observation[][]} docs
+ * FPR at several alphas over random keys, for several groupings at once (each key's choices are
+ * computed once per (set, context) and shared by every grouping).
+ * @param {{name: string, docs: import('../../dist/watermark/detect.js').Observation[][], nul?: object, keys: number}[]} groupings
  */
-export function falsePositiveRates(docs, keys, label, nul = null) {
+export function falsePositiveRates(groupings, label) {
   const master = createHash('sha256').update(`moat-eval-calibration-${label}`).digest();
   const rand = prng(99);
-  const exact = Object.fromEntries(ALPHAS.map((a) => [a, 0]));
-  const randomized = Object.fromEntries(ALPHAS.map((a) => [a, 0]));
-  let tests = 0;
-  let sumP = 0;
-  let worst = 0;
-  for (let k = 0; k < keys; k++) {
+  const acc = groupings.map(() => ({ exact: Object.fromEntries(ALPHAS.map((a) => [a, 0])), randomized: Object.fromEntries(ALPHAS.map((a) => [a, 0])), tests: 0, sumP: 0, worst: 0 }));
+  const maxKeys = Math.max(...groupings.map((g) => g.keys));
+  for (let k = 0; k < maxKeys; k++) {
     const key = deriveKey(master, 'tenant', `random-${k}`);
-    let keyHits = 0;
-    for (const d of docs) {
-      const { ps, hits } = trial(d, key, nul);
-      const atLeast = poissonBinomialTail(ps, hits);
-      const above = poissonBinomialTail(ps, hits + 1);
-      const pr = above + rand() * (atLeast - above);
-      tests++;
-      sumP += pr;
-      for (const a of ALPHAS) {
-        if (atLeast <= a) exact[a]++;
-        if (pr <= a) randomized[a]++;
+    const memo = new Map();
+    const pick = (o) => {
+      const id = `${o.set}\u001f${o.alts.join(',')}\u001f${o.context}`;
+      let sel = memo.get(id);
+      if (sel === undefined) memo.set(id, (sel = o.alts[key.select(o.context, o.set, o.alts.length)]));
+      return sel;
+    };
+    groupings.forEach((g, gi) => {
+      if (k >= g.keys) return;
+      const a = acc[gi];
+      let keyHits = 0;
+      for (const d of g.docs) {
+        const { ps, hits } = trial(d, pick, g.nul ?? null);
+        const atLeast = poissonBinomialTail(ps, hits);
+        const above = poissonBinomialTail(ps, hits + 1);
+        const pr = above + rand() * (atLeast - above);
+        a.tests++;
+        a.sumP += pr;
+        for (const al of ALPHAS) {
+          if (atLeast <= al) a.exact[al]++;
+          if (pr <= al) a.randomized[al]++;
+        }
+        if (atLeast <= 1e-2) keyHits++;
       }
-      if (atLeast <= 1e-2) keyHits++;
-    }
-    worst = Math.max(worst, keyHits / docs.length);
+      a.worst = Math.max(a.worst, keyHits / g.docs.length);
+    });
   }
-  const rate = (o) => Object.fromEntries(ALPHAS.map((a) => [String(a), o[a] / tests]));
-  return {
-    keys,
-    documents: docs.length,
-    tests,
-    meanScored: Math.round((10 * docs.reduce((s, d) => s + d.length, 0)) / docs.length) / 10,
-    fpr: rate(exact),
-    fprRandomized: rate(randomized),
-    meanRandomizedP: sumP / tests,
-    worstKeyFpr1e2: worst,
-  };
+  const out = {};
+  groupings.forEach((g, gi) => {
+    const a = acc[gi];
+    const rate = (o) => Object.fromEntries(ALPHAS.map((al) => [String(al), o[al] / a.tests]));
+    out[g.name] = {
+      keys: g.keys,
+      documents: g.docs.length,
+      tests: a.tests,
+      meanScored: Math.round((10 * g.docs.reduce((s, d) => s + d.length, 0)) / g.docs.length) / 10,
+      fpr: rate(a.exact),
+      fprRandomized: rate(a.randomized),
+      meanRandomizedP: a.sumP / a.tests,
+      worstKeyFpr1e2: a.worst,
+    };
+  });
+  return out;
 }

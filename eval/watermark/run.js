@@ -117,19 +117,16 @@ function wordsNeeded(marked) {
  */
 function calibration(observed, markedObserved) {
   const keys = QUICK ? 50 : 1000;
-  const out = {};
+  const naiveKeys = QUICK ? 20 : 200;
+  const g = [];
   for (const [name, texts] of Object.entries(observed)) {
-    for (const size of name === 'llm' ? [1, 10, 50] : [1, 10]) {
-      log(`  calibration ${name} x${size}`);
-      out[`clean ${name}, docs of ${size}`] = falsePositiveRates(documents(texts, size), keys, `${name}-${size}`);
-    }
+    for (const size of name === 'llm' ? [1, 10, 50] : [1, 10]) g.push({ name: `clean ${name}, docs of ${size}`, docs: documents(texts, size), keys });
   }
-  log('  calibration: other tenants, naive null');
   const markedDocs = documents(markedObserved, 10);
-  out['marked for another tenant, docs of 10'] = falsePositiveRates(markedDocs, keys, 'marked');
-  out['naive base-rate null: clean llm, docs of 10'] = falsePositiveRates(documents(observed.llm, 10), QUICK ? 20 : 200, 'naive', nul);
-  out['naive base-rate null: marked for another tenant, docs of 10'] = falsePositiveRates(markedDocs, QUICK ? 20 : 200, 'naive-marked', nul);
-  return out;
+  g.push({ name: 'marked for another tenant, docs of 10', docs: markedDocs, keys });
+  g.push({ name: 'naive base-rate null: clean llm, docs of 10', docs: documents(observed.llm, 10), keys: naiveKeys, nul });
+  g.push({ name: 'naive base-rate null: marked for another tenant, docs of 10', docs: markedDocs, keys: naiveKeys, nul });
+  return falsePositiveRates(g, 'v1');
 }
 
 /** Trains a student on instruction/answer pairs, a fraction of them watermarked with `key`. */
