@@ -189,20 +189,24 @@ function generationsNeeded(student, obs, done, prompts, tokens, key) {
   return { reached: null, cap, trace };
 }
 
-/** 5b. Tracing answers directly: three marked answers per tenant, attributed among 100 tenants. */
+/** 5b. Tracing answers directly: k marked answers of one tenant, attributed among 100 tenants. */
 function tracingAnswers() {
-  const rand = prng(5);
-  let correct = 0, wrong = 0, none = 0;
-  const n = QUICK ? 20 : 100;
-  for (let t = 0; t < n; t++) {
-    const picks = shuffle(llmReport, rand).slice(0, 3);
-    const obs = picks.flatMap((a) => observe(embedText(a.text, lex, tagger, tenantKey(t)).text, lex, tagger));
-    const r = attribute(obs, MASTER, 'tenant', TENANTS, 1e-3);
-    if (r.tenant === `tenant-${t}`) correct++;
-    else if (r.tenant) wrong++;
-    else none++;
+  const out = [];
+  for (const k of [3, 10]) {
+    const rand = prng(5 + k);
+    let correct = 0, wrong = 0, none = 0;
+    const n = QUICK ? 20 : 100;
+    for (let t = 0; t < n; t++) {
+      const picks = shuffle(llmReport, rand).slice(0, k);
+      const obs = picks.flatMap((a) => observe(embedText(a.text, lex, tagger, tenantKey(t)).text, lex, tagger));
+      const r = attribute(obs, MASTER, 'tenant', TENANTS, 1e-3);
+      if (r.tenant === `tenant-${t}`) correct++;
+      else if (r.tenant) wrong++;
+      else none++;
+    }
+    out.push({ tenants: 100, cases: n, answersPerCase: k, correct, wrong, unattributed: none });
   }
-  return { tenants: 100, cases: n, answersPerCase: 3, correct, wrong, unattributed: none };
+  return out;
 }
 
 /** 6. Robustness: documents of marked answers under attack; detection rate at p < 1e-6 by length. */
@@ -282,13 +286,13 @@ const rows = [
   ]),
   ...Object.entries(radio.students).map(([k, v]) => [
     `Student ${k.replace(/_/g, ' ')}: p over ${radio.generations} generations`,
-    `${f(v.p_value)} (z ${f(v.z)}, ${v.hits}/${v.scored}); 100 tenants: ${v.tracing100.attributed ?? 'none'} (true key rank ${v.tracing100.rankOfTrue})`,
+    `${f(v.p_value)} (z ${f(v.z)}, ${v.hits}/${v.scored}; informative positions only: ${f(v.informativeOnly.p_value)}); 100 tenants: ${v.tracing100.attributed ?? 'none'} (true key rank ${v.tracing100.rankOfTrue})`,
   ]),
   [
     '10% student: generations (600 tokens) needed for p < 1e-6',
     radio.students.watermarked_10pct.generationsForP1e6.reached ?? `not reached by ${radio.students.watermarked_10pct.generationsForP1e6.cap} (p ${f(radio.students.watermarked_10pct.generationsForP1e6.trace.at(-1)?.p_value)})`,
   ],
-  ['Tracing 3 marked answers among 100 tenants', `${traceAnswers.correct}/${traceAnswers.cases} right, ${traceAnswers.wrong} wrong, ${traceAnswers.unattributed} unattributed`],
+  ...traceAnswers.map((t) => [`Tracing ${t.answersPerCase} marked answers among 100 tenants (corrected p < 1e-3)`, `${t.correct}/${t.cases} right, ${t.wrong} wrong, ${t.unattributed} unattributed`]),
   ...Object.entries(robust).map(([k, v]) => [`Detected at p < 1e-6 after ${k.replace(/_/g, ' ')} (500 / 1000 / 2000 / 4000 words)`, Object.values(v).map((x) => `${Math.round(100 * x.detected1e6)}%`).join(' / ')]),
 ];
 const table = ['| Measure | Result |', '|---|---|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n');

@@ -2,7 +2,7 @@
  * The request path, in one place. Each line is one stage with one job; open its file to read it.
  *
  *   parse JSON (server/inference.ts)
- *   -> authenticate -> validate -> authorize -> admit -> request policy -> forward
+ *   -> authenticate -> validate -> authorize -> admit -> request policy -> settle -> forward
  *   -> response policy -> watermark -> audit
  */
 import type { Logger } from 'pino';
@@ -12,8 +12,10 @@ import type { PromptMode } from '../audit/record.js';
 import type { RoleTable } from '../identity/access.js';
 import type { ApiKeys } from '../identity/api-keys.js';
 import { authenticate } from '../identity/authenticate.js';
+import type { Authenticator } from '../identity/authenticator.js';
 import { authorize } from '../identity/authorize.js';
-import { admit, type LimitDefaults } from '../limits/admit.js';
+import { admit, type AdmitDeps } from '../limits/admit.js';
+import { settle } from '../limits/settle.js';
 import type { QuotaStore } from '../limits/store.js';
 import { validate } from '../openai/validate.js';
 import { requestPolicy } from '../policy/request-policy.js';
@@ -26,10 +28,14 @@ import { Pipeline } from './pipeline.js';
 
 export interface PipelineDeps {
   keys: ApiKeys;
+  /** API keys and JWTs, with the failed-authentication throttle. */
+  auth: Authenticator;
   models: ModelRegistry;
+  /** The effective role table (built-in, moat.yaml, stored); consult it with `can()`. */
   roles: RoleTable;
+  /** Where limit buckets live (memory or Redis); generic, so other domains may keep buckets there too. */
   quotas: QuotaStore;
-  limits: LimitDefaults;
+  limits: Pick<AdmitDeps, 'plan' | 'maxTokens' | 'tokenizer'>;
   requestRules: readonly RequestRule[];
   auditSink: AuditSink;
   promptMode: PromptMode;
@@ -40,11 +46,12 @@ export interface PipelineDeps {
 export function assemblePipeline(d: PipelineDeps): Pipeline {
   return new Pipeline(
     [
-      authenticate(d.keys), // who is calling (API key)
+      authenticate(d.auth), // who is calling (API key or JWT)
       validate(), // is the body a well-typed OpenAI request
       authorize(d.models, d.roles), // may they use this model
-      admit(d.quotas, d.limits, d.auditSink), // within their limits, and can we record it
+      admit({ store: d.quotas, ...d.limits, backpressure: d.auditSink }), // within their limits (tokens reserved), and can we record it
       requestPolicy(d.requestRules), // strip or refuse what leaks the model
+      settle(d.quotas, d.log), // hold the upstream to the reserved output; at the end, settle to real usage
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(), // scrub logprobs from answers and stream events
       watermarkStage(d.watermark), // mark the answer's words with the caller's key

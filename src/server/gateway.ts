@@ -5,12 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SqliteAuditSink } from '../audit/sqlite-sink.js';
-import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
+import { ensureDataDir } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
-import { BUILTIN_ROLES } from '../identity/access.js';
-import { ApiKeys } from '../identity/api-keys.js';
-import { SqliteIdentityStore } from '../identity/sqlite-store.js';
-import { MemoryQuotaStore } from '../limits/memory-store.js';
+import type { IdentityAdmin } from '../identity/admin.js';
+import type { ApiKeys } from '../identity/api-keys.js';
+import type { RoleRegistry } from '../identity/roles.js';
+import { keySecretOf, openIdentityDomain } from '../identity/setup.js';
+import { openLimits } from '../limits/setup.js';
+import type { QuotaStore } from '../limits/store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
 import { defaultRequestRules } from '../policy/request-rules.js';
@@ -23,6 +25,11 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
+  /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
+  readonly admin: IdentityAdmin;
+  readonly roles: RoleRegistry;
+  /** The bucket store of the limits (memory or Redis). */
+  readonly quotas: QuotaStore;
   readonly auditSink: SqliteAuditSink;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -33,26 +40,26 @@ export interface Gateway {
 
 /** The secret that keys the API-key hashes: from config, else generated once in the data dir. */
 export function keySecret(config: MoatConfig): Buffer {
-  return config.identity.keySecret ? Buffer.from(config.identity.keySecret, 'utf8') : loadOrCreateSecret(config.dataDir, 'key-hash.secret');
+  return keySecretOf(config.identity.keySecret, ensureDataDir(config.dataDir));
 }
 
 export async function createGateway(config: MoatConfig, opts: { log?: Logger; metricsDefaults?: boolean } = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.logging.level);
   const dataDir = ensureDataDir(config.dataDir);
-  const identity = new SqliteIdentityStore(dataDir);
-  const keys = new ApiKeys(identity, keySecret(config), config.identity.cacheTtlMs);
   const models = new ModelRegistry(config.models);
-  const quotas = new MemoryQuotaStore();
   const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const roles = BUILTIN_ROLES;
+  const limits = await openLimits(config.limits, log, metrics.registry);
+  const identity = await openIdentityDomain(config, dataDir, { log, hasModel: (m) => models.get(m) !== undefined, limits });
+  const { keys, roles, auth } = identity;
 
   const pipeline = assemblePipeline({
     keys,
+    auth,
     models,
     roles,
-    quotas,
-    limits: { rpm: config.limits.defaults.rpm },
+    quotas: limits.quotas,
+    limits: limits.admission,
     requestRules: defaultRequestRules(),
     auditSink,
     promptMode: config.audit.prompt,
@@ -64,24 +71,29 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     pipeline,
     metrics,
     keys,
+    auth,
+    // Each domain with admin routes adds its registrar to `routes`.
+    admin: config.admin.enabled ? { auth, roles, auditSink, routes: [identity.adminRoutes] } : null,
     models,
     roles,
     log,
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
-    ready: () => (auditSink.accepting() ? { ok: true } : { ok: false, detail: 'audit queue full' }),
+    ready: () => {
+      if (!auditSink.accepting()) return { ok: false, detail: 'audit queue full' };
+      if (!limits.ready()) return { ok: false, detail: 'quota store unreachable' };
+      return { ok: true };
+    },
   });
-
-  const lastUsed = setInterval(() => {
-    keys.flushLastUsed().catch((err) => log.warn({ err }, 'could not record key last-used times'));
-  }, 5_000);
-  lastUsed.unref();
 
   let closed = false;
   return {
     app,
     config,
     keys,
+    admin: identity.admin,
+    roles,
+    quotas: limits.quotas,
     auditSink,
     metrics,
     log,
@@ -94,11 +106,9 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(lastUsed);
       await app.close();
-      await keys.flushLastUsed().catch(() => undefined);
       await auditSink.close();
-      await quotas.close();
+      await limits.close();
       await models.close();
       await identity.close();
     },

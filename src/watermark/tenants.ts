@@ -1,23 +1,20 @@
 /**
- * Reads the tenant (or principal) names of the identity store in a data directory, read-only, so
- * detection can try every key the gateway may have used without the gateway running.
+ * The tenant (or principal) names of the identity store in a data directory, so detection can try
+ * every key the gateway may have used without the gateway running. A missing store means no names
+ * (it is not created).
  */
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { SqliteIdentityStore } from '../identity/sqlite-store.js';
 import type { KeyScope } from './keys.js';
 
-export function namesFromIdentityStore(dataDir: string, scope: KeyScope): string[] {
-  const file = join(dataDir, 'identity.db');
-  if (!existsSync(file)) return [];
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+export async function namesFromIdentityStore(dataDir: string, scope: KeyScope): Promise<string[]> {
+  if (!existsSync(join(dataDir, 'identity.db'))) return [];
+  const store = new SqliteIdentityStore(dataDir);
   try {
-    const table = scope === 'tenant' ? 'tenants' : 'principals';
-    return db
-      .prepare<[], { name: string }>(`SELECT name FROM ${table} ORDER BY name`)
-      .all()
-      .map((r) => r.name);
+    const rows = scope === 'tenant' ? await store.listTenants() : await store.listPrincipals();
+    return rows.map((r) => r.name).sort();
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -79,24 +79,25 @@ function readTexts(file: string, plain: boolean): string[] {
   return out;
 }
 
-function names(o: DetectOpts, dataDir: string, scope: KeyScope): string[] {
+async function names(o: DetectOpts, dataDir: string, scope: KeyScope): Promise<string[]> {
   if (o.tenant) return [o.tenant];
   const listed = (o.tenants ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const all = [...new Set([...listed, ...namesFromIdentityStore(dataDir, scope)])];
+  const all = [...new Set([...listed, ...(await namesFromIdentityStore(dataDir, scope))])];
   if (all.length === 0) throw new CliError(`no ${scope}s to test: pass --tenant NAME or --tenants a,b,c, or --data-dir of a gateway with keys`, 2);
   return all;
 }
 
-function detectTexts(texts: readonly string[], o: DetectOpts, create = false): Attribution & { texts: number } {
-  const { dataDir, master, scope } = context(o, create, o.principals);
+async function detectTexts(texts: readonly string[], o: DetectOpts): Promise<Attribution & { texts: number }> {
+  const { dataDir, master, scope } = context(o, false, o.principals);
+  const candidates = await names(o, dataDir, scope);
   const lex = defaultLexicon();
   const tagger = winkTagger();
   const obs: Observation[] = [];
   for (const t of texts) obs.push(...observe(t, lex, tagger));
-  return { ...attribute(obs, master, scope, names(o, dataDir, scope), o.alpha), texts: texts.length };
+  return { ...attribute(obs, master, scope, candidates, o.alpha), texts: texts.length };
 }
 
 function report(r: Attribution & { texts: number }, json: boolean | undefined, extra: Record<string, unknown> = {}): void {
@@ -139,10 +140,10 @@ export function registerWatermark(program: Command): void {
   });
 
   withKeys(withStore(wm.command('detect').description('test texts ({"text": ...} per line) for the watermark and attribute them').requiredOption('--input <file>', 'JSON lines with a "text" field'))).action(
-    (o: DetectOpts & { input: string }) => {
+    async (o: DetectOpts & { input: string }) => {
       const texts = readTexts(o.input, false);
       if (texts.length === 0) throw new CliError(`${o.input} holds no texts`);
-      report(detectTexts(texts, o), o.json);
+      report(await detectTexts(texts, o), o.json);
     },
   );
 
@@ -169,11 +170,12 @@ export function registerWatermark(program: Command): void {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('--endpoint must be an http:// or https:// URL', 2);
     if (o.max > PROBE_MAX_REQUESTS) throw new CliError(`--max is at most ${PROBE_MAX_REQUESTS}`, 2);
-    context(o, false, o.principals); // fail before sending anything when there is no secret
+    const { dataDir, scope } = context(o, false, o.principals); // fail before sending anything without a secret ...
+    await names(o, dataDir, scope); // ... or without keys to try
     const prompts = readTexts(o.prompts, true);
     if (prompts.length === 0) throw new CliError(`${o.prompts} holds no prompts`);
     const res = await probe({ endpoint: o.endpoint, model: o.model, apiKey: o.apiKey ?? process.env.MOAT_PROBE_API_KEY, prompts, maxRequests: o.max, rps: o.rps, maxTokens: o.maxTokens, timeoutMs: o.timeoutMs });
     if (res.answers.length === 0) throw new CliError(`the endpoint answered none of ${res.requests} requests (${JSON.stringify(res.errors)})`);
-    report(detectTexts(res.answers, o), o.json, { requests: res.requests, failures: res.failures, errors: res.errors });
+    report(await detectTexts(res.answers, o), o.json, { requests: res.requests, failures: res.failures, errors: res.errors });
   });
 }
