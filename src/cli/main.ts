@@ -13,6 +13,7 @@ import { registerRoles } from './commands/roles.js';
 import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerWatermark } from './commands/watermark.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerScan(program);
   registerProbe(program);
+  registerWatermark(program);
   return program;
 }
 

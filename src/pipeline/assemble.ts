@@ -3,7 +3,7 @@
  *
  *   parse JSON (server/inference.ts)
  *   -> authenticate -> validate -> authorize -> admit -> request policy -> settle -> forward
- *   -> response policy -> audit
+ *   -> response policy -> watermark -> audit
  */
 import type { Logger } from 'pino';
 import { audit } from '../audit/stage.js';
@@ -23,6 +23,7 @@ import { requestPolicy } from '../policy/request-policy.js';
 import { responsePolicy } from '../policy/response-policy.js';
 import type { TenantRotations } from '../policy/rotation.js';
 import { forward } from '../upstream/forward.js';
+import { watermarkStage, type WatermarkDeps } from '../watermark/stage.js';
 import type { ModelRegistry } from '../upstream/registry.js';
 import { Pipeline } from './pipeline.js';
 
@@ -41,6 +42,7 @@ export interface PipelineDeps {
   rotations: TenantRotations | null;
   auditSink: AuditSink;
   promptMode: PromptMode;
+  watermark: WatermarkDeps;
   log: Logger;
 }
 
@@ -55,6 +57,7 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       settle(d.quotas, d.log), // hold the upstream to the reserved output; at the end, settle to real usage
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(d.rotations), // scrub logprobs and internals, harden embeddings
+      watermarkStage(d.watermark), // mark the answer's words with the caller's key
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
     ],
     d.log,

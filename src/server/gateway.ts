@@ -22,6 +22,7 @@ import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -73,6 +74,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     rotations: rotationsFor(config),
     auditSink,
     promptMode: config.audit.prompt,
+    watermark: watermarkDeps(config.watermark, dataDir),
     log,
   });
 
