@@ -35,6 +35,13 @@ function simulate(accounts: Account[], model: SignatureModel): { traces: Trace[]
     t.fired = rec.fired;
   }
   const usPerQuery = Number(process.hrtime.bigint() - t0) / 1000 / all.length;
+  if (process.env.DEBUG) {
+    for (const a of accounts) {
+      if (!a.kind.includes(process.env.DEBUG)) continue;
+      const r = engine.status(a.principal);
+      console.error(a.principal, r?.risk, r?.signals.map((s) => `${s.name}=${s.value}/${s.score.toFixed(2)}${s.detail ? `(${s.detail})` : ''}`).filter((x) => /volume|topic/.test(x)).join(' '));
+    }
+  }
   return { traces: [...traces.values()], engine, usPerQuery };
 }
 

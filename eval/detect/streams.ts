@@ -122,8 +122,9 @@ export function benignAccounts(part: Part, c: Corpus, count: number, seed: numbe
     if (u < 0.45) {
       kind = 'benign:few-topics';
       const n = int(r, 15, 250);
-      const pool = [...topicPool(r, c.prompts, 25), ...topicPool(r, c.prompts, 25), ...topicPool(r, c.prompts, 25)];
-      texts = Array.from({ length: n }, () => (r() < 0.8 ? pick(r, pool) : contentTask(r, c, b)));
+      // Mostly prompts from three topics (each asked once, as people do), then content tasks.
+      const pool = shuffle(r, [...new Set([...topicPool(r, c.prompts, 25), ...topicPool(r, c.prompts, 25), ...topicPool(r, c.prompts, 25)])]);
+      texts = Array.from({ length: n }, () => (r() < 0.7 && pool.length ? pool.pop()! : contentTask(r, c, b)));
     } else if (u < 0.75) {
       kind = 'benign:heavy';
       const n = int(r, 300, 1500);
@@ -181,7 +182,7 @@ export function attackAccounts(part: Part, c: Corpus, perType: number, seed: num
   const out: Account[] = [];
   const acct = (kind: Kind, k: number, texts: string[], times: number[], extra?: (i: number) => Record<string, unknown>, group?: string) => {
     const principal = `${part.slice(0, 3)}-${kind.slice(7)}-${k}`;
-    out.push({ principal, kind, ...(group ? { group } : {}), events: events(principal, `a${k % 5}`, r, texts, times, extra) });
+    out.push({ principal, kind, ...(group ? { group } : {}), events: events(principal, `t${(k * 7) % 17}`, r, texts, times, extra) });
   };
   const gen = (k: number, n: number) => {
     // A third of the pipelines reword every request; others keep one wording; some harvest chain-of-thought.
@@ -207,11 +208,9 @@ export function attackAccounts(part: Part, c: Corpus, perType: number, seed: num
     const atk = mixKind === 0 ? gen(k, 1500) : mixKind === 1 ? topicQuestions(r, c, b, 1500) : Array.from({ length: 1500 }, (_, i) => c.templated[(k + 1) % c.templated.length]!.rows[i % 200]!);
     acct('attack:mixed', k, Array.from({ length: 1500 }, (_, i) => half(i, atk)), scriptTimes(r, 1500));
   }
-  // One template attack over the whole of a corpus, split across 10 accounts.
-  const file = c.templated[0]!;
-  const all = [...file.rows, ...c.templated[1]!.rows.map((x) => x)];
-  const times = scriptTimes(r, all.length, 3_000);
-  const texts = shuffle(r, all);
+  // One generation pipeline (one wording, 1,000 requests) split across 10 accounts.
+  const texts = gen(0, 1000);
+  const times = scriptTimes(r, texts.length, 3_000);
   for (let a = 0; a < 10; a++) {
     const mine = texts.filter((_, i) => i % 10 === a);
     const t = times.filter((_, i) => i % 10 === a);

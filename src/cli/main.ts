@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDetect } from './commands/detect.js';
 import { registerKeys } from './commands/keys.js';
 import { registerServe } from './commands/serve.js';
 import { CliError } from './common.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerKeys(program);
   registerConfig(program);
+  registerDetect(program);
   return program;
 }
 

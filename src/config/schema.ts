@@ -4,6 +4,7 @@
  * composes them, so a new capability adds one line here.
  */
 import { z } from 'zod';
+import { detectSchema } from '../detect/schema.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -78,6 +79,7 @@ export const configSchema = z.strictObject({
   identity: identitySchema.prefault({}),
   limits: limitsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  detect: detectSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

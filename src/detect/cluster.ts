@@ -70,8 +70,12 @@ export class ClusterIndex {
   private readonly sizes = new Map<string, number>();
   private readonly network = new Map<string, string>();
 
-  /** Records one query; returns the cluster root when this query linked two clusters. */
-  observe(principal: string, f: QueryFeatures, ip?: string | null): string | null {
+  /**
+   * Records one query; returns the cluster root when this query linked two clusters.
+   * `suspect` says whether an account's own traffic already looks somewhat like extraction:
+   * only suspects are linked, so honest users of one popular app never pool into an "actor".
+   */
+  observe(principal: string, f: QueryFeatures, ip: string | null | undefined, suspect: (p: string) => boolean): string | null {
     const net = networkOf(ip);
     if (net) this.network.set(principal, net);
     let merged: string | null = null;
@@ -93,9 +97,9 @@ export class ClusterIndex {
       // Each (pair, key) counts once: when the key becomes a template, or when an account joins it.
       if (!wasTemplate) {
         for (let i = 0; i < e.principals.length; i++)
-          for (let j = i + 1; j < e.principals.length; j++) merged = this.link(e.principals[i]!, e.principals[j]!) ?? merged;
-      } else if (joined) {
-        for (const other of e.principals) if (other !== principal) merged = this.link(principal, other) ?? merged;
+          for (let j = i + 1; j < e.principals.length; j++) if (suspect(e.principals[i]!) && suspect(e.principals[j]!)) merged = this.link(e.principals[i]!, e.principals[j]!) ?? merged;
+      } else if (joined && suspect(principal)) {
+        for (const other of e.principals) if (other !== principal && suspect(other)) merged = this.link(principal, other) ?? merged;
       }
     }
     bounded(this.keys, MAX_KEYS);

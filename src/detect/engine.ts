@@ -77,6 +77,8 @@ interface Actor {
 
 const MAX_EXAMPLES = 3;
 const REFERENCE_MAX_RISK = 0.3;
+/** Own risk from which an account may be linked to others (see ClusterIndex.observe). */
+const SUSPECT_RISK = 0.25;
 
 function newActor(tenant: string | null): Actor {
   return { w: new ActorWindow(), tenant, risk: 0, signals: [], peak: 0, peakFired: [], flagged: false, flaggedAt: null, firstFlaggedAt: null, examples: [], lastSeen: 0 };
@@ -106,6 +108,7 @@ export class DetectEngine {
   private readonly evicted: RiskRecord[] = [];
   private readonly emb = new Int8Array(EMBED_DIM);
   private readonly phi = new Float64Array(RFF_DIM);
+  private readonly isSuspect = (p: string) => (this.actors.get(p)?.peak ?? 0) >= SUSPECT_RISK;
   /** Called when a principal becomes flagged. */
   onFlag: ((e: FlagEvent) => void) | null = null;
 
@@ -157,7 +160,7 @@ export class DetectEngine {
     if (a.tenant && a.w.hoursSeen >= 24) this.tenants.set(a.tenant, tenantHourly + (a.w.baselineHourly - tenantHourly) * 0.02);
 
     // Cross-account: link, then feed the pooled actor of the principal's cluster.
-    this.index.observe(o.principal, f, o.ip);
+    this.index.observe(o.principal, f, o.ip, this.isSuspect);
     const root = this.index.root(o.principal);
     let clusterRisk = 0;
     if (root !== o.principal || this.clusters.has(root)) {

@@ -18,6 +18,7 @@ export const MAX_BIGRAMS = 48;
 export const BAG_SIZE = 48;
 
 const MAX_WORDS = 768;
+const MAX_TERMS = 160;
 const NUM = 0x4e554d00; // a number, masked
 const QUOTE = 0x51544500; // a quoted span, masked
 const LONG_LINE = 0x4c4f4e47; // a long line of variable content, masked
@@ -216,9 +217,11 @@ export function extractFeatures(text: string): QueryFeatures {
   const minhash = new Uint32Array(MINHASH_K).fill(0xffffffff);
   const shingle = n >= 3 ? 3 : 1;
   for (let i = 0; i + shingle <= n; i++) {
-    const x = shingle === 3 ? mix2(mix2(wordBuf[i]!, wordBuf[i + 1]!), wordBuf[i + 2]!) : wordBuf[i]!;
+    const x = shingle === 3 ? mix2(wordBuf[i]! ^ Math.imul(wordBuf[i + 1]!, 0x2c1b3c6d), wordBuf[i + 2]!) : wordBuf[i]!;
+    // One multiply-xorshift per slot: cheaper than a full mix, spread enough for MinHash.
     for (let k = 0; k < MINHASH_K; k++) {
-      const v = mix2(x, MH_SEEDS[k]!);
+      let v = Math.imul(x ^ MH_SEEDS[k]!, 0x9e3779b1);
+      v = (v ^ (v >>> 15)) >>> 0;
       if (v < minhash[k]!) minhash[k] = v;
     }
   }
@@ -232,12 +235,14 @@ export function extractFeatures(text: string): QueryFeatures {
   for (let i = 0; i < nb; i++) bigrams[i] = mix2(wordBuf[i]!, wordBuf[i + 1]!);
   const terms: number[] = [];
   const sig: number[] = [];
-  for (let i = 0; i < n; i++) {
+  // The embedding and the model see the first MAX_TERMS words: enough to place a topic.
+  const nt = Math.min(n, MAX_TERMS);
+  for (let i = 0; i < nt; i++) {
     const w = wordBuf[i]!;
     const stop = STOPWORDS.has(w);
     if (!stop && maskedBuf[i] !== NUM) terms.push(w);
     sig.push(bucket(mix2(w, 1)));
-    if (i + 1 < n) {
+    if (i + 1 < nt) {
       const b = mix2(maskedBuf[i]!, maskedBuf[i + 1]!);
       if (!stop || !STOPWORDS.has(wordBuf[i + 1]!)) terms.push(b);
       sig.push(bucket(mix2(b, 2)));

@@ -83,17 +83,20 @@ export function computeSignals(w: ActorWindow, c: SignalContext): Signal[] {
   }
   if (c.contentOnly) return out;
 
-  // Volume: this hour against the larger of own and tenant history, weighted by how
-  // machine-like the pace is (regular gaps, activity around the clock).
-  const usual = Math.max(w.baselineHourly, c.tenantHourly, 10);
-  const ratio = w.hourCount / usual;
+  // Volume: this hour against the principal's own usual rate (a surge) and against the
+  // tenant's typical principal (a level), the last day against the tenant's typical day,
+  // weighted by how machine-like the pace is (regular gaps, activity around the clock).
+  const tenant = Math.max(c.tenantHourly, 10);
+  const own = Math.max(w.baselineHourly, 10);
+  const day = w.dayCount;
+  const ratio = Math.max(Math.min(w.hourCount / own, w.hourCount / tenant), day / (24 * tenant));
   const cv = w.gaps >= 16 ? Math.sqrt(Math.max(0, w.gapVar)) / Math.max(0.05, w.gapMean) : 1;
   const machine = 0.5 + 0.25 * ramp(0.5 - cv, { lo: 0, hi: 0.35 }) + 0.25 * ramp(w.activeHours, { lo: 14, hi: 22 });
   out.push({
     name: 'volume',
     value: round(ratio),
     score: SUPPORTING_CAP * ramp(ratio, t.volume) * machine,
-    detail: `${w.hourCount} requests this hour, usual ${round(usual)}; ${w.activeHours} active hours of 24`,
+    detail: `${w.hourCount} requests this hour, ${day} in 24 h; usual hourly: own ${round(own)}, tenant ${round(tenant)}; ${w.activeHours} active hours of 24`,
   });
 
   if (c.reference?.ready && n >= 32) {

@@ -11,7 +11,8 @@ import { RFF_DIM } from './reference.js';
 export const WINDOW = 64;
 /** Queries per diversity epoch. */
 export const EPOCH = 32;
-const KEYS = 3; // prefix, suffix, skeleton
+const KEYS = 4; // prefix, suffix, skeleton, and the exact text (not a template key)
+const TEMPLATE_KEYS = 3;
 const RECENT_BAGS = 4;
 const SKETCH_BITS = 4096;
 const HOUR = 3_600_000;
@@ -89,6 +90,7 @@ export class ActorWindow {
     let dup = 0;
     for (let j = 0; j < n && !dup; j++) {
       if (j === i) continue;
+      if (this.keys[j * KEYS + 3] === f.exactKey) continue; // a resend ("regenerate") is not a near-duplicate
       if (minhashSimilarity(f.minhash, this.minhash.subarray(j * MINHASH_K, (j + 1) * MINHASH_K)) >= 0.5) dup = 1;
     }
     // A small edit of one of the last few queries, or the same text with other numbers (a counter).
@@ -109,6 +111,7 @@ export class ActorWindow {
     this.keys[i * KEYS] = f.prefixKey;
     this.keys[i * KEYS + 1] = f.suffixKey;
     this.keys[i * KEYS + 2] = f.skeletonKey;
+    this.keys[i * KEYS + 3] = f.exactKey;
     this.emb.set(emb, i * EMBED_DIM);
     this.sig[i] = q.signature;
     this.probe[i] = q.probe;
@@ -183,6 +186,13 @@ export class ActorWindow {
     return this.lastHour < 0 ? 0 : this.hourly[this.lastHour % 24]!;
   }
 
+  /** Requests in the last 24 hours. */
+  get dayCount(): number {
+    let a = 0;
+    for (let h = 0; h < 24; h++) a += this.hourly[h]!;
+    return a;
+  }
+
   /** Hours of the last 24 with any request. */
   get activeHours(): number {
     let a = 0;
@@ -191,27 +201,29 @@ export class ActorWindow {
   }
 
   /** The share of the window taken by the largest template key, and that key's kind. */
-  largestTemplate(): { share: number; kind: 'prefix' | 'suffix' | 'skeleton' | null; slot: number } {
+  largestTemplate(): { share: number; kind: 'prefix' | 'suffix' | 'skeleton' | null } {
     const n = this.size;
     let best = 0;
     let kind: 'prefix' | 'suffix' | 'skeleton' | null = null;
-    let slot = -1;
     const kinds = ['prefix', 'suffix', 'skeleton'] as const;
-    for (let k = 0; k < KEYS; k++) {
+    for (let k = 0; k < TEMPLATE_KEYS; k++) {
+      // Sort a copy of the keys and find the longest run: O(n log n), no allocation.
+      let m = 0;
       for (let i = 0; i < n; i++) {
         const key = this.keys[i * KEYS + k]!;
-        if (key === 0) continue;
-        let c = 0;
-        for (let j = 0; j < n; j++) if (this.keys[j * KEYS + k] === key) c++;
-        if (c > best) {
-          best = c;
+        if (key !== 0) scratchKeys[m++] = key;
+      }
+      const sorted = scratchKeys.subarray(0, m).sort();
+      let run = 0;
+      for (let i = 0; i < m; i++) {
+        run = i > 0 && sorted[i] === sorted[i - 1] ? run + 1 : 1;
+        if (run > best) {
+          best = run;
           kind = kinds[k]!;
-          slot = i;
         }
-        if (best * 2 > n) break; // a majority cannot be beaten
       }
     }
-    return { share: n > 0 ? best / n : 0, kind, slot };
+    return { share: n > 0 ? best / n : 0, kind };
   }
 
   /** Mean of a per-query array over the window. */
@@ -234,6 +246,7 @@ export class ActorWindow {
 }
 
 const scratchRff = new Float64Array(RFF_DIM);
+const scratchKeys = new Uint32Array(WINDOW);
 
 function popcount8(x: number): number {
   x = x - ((x >>> 1) & 0x55);

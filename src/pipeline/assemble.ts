@@ -2,7 +2,7 @@
  * The request path, in one place. Each line is one stage with one job; open its file to read it.
  *
  *   parse JSON (server/inference.ts)
- *   -> authenticate -> validate -> authorize -> admit -> request policy -> forward
+ *   -> authenticate -> validate -> authorize -> admit -> request policy -> detect -> forward
  *   -> response policy -> audit
  */
 import type { Logger } from 'pino';
@@ -13,6 +13,8 @@ import type { RoleTable } from '../identity/access.js';
 import type { ApiKeys } from '../identity/api-keys.js';
 import { authenticate } from '../identity/authenticate.js';
 import { authorize } from '../identity/authorize.js';
+import type { DetectEngine } from '../detect/engine.js';
+import { detect } from '../detect/stage.js';
 import { admit, type LimitDefaults } from '../limits/admit.js';
 import type { QuotaStore } from '../limits/store.js';
 import { validate } from '../openai/validate.js';
@@ -31,6 +33,7 @@ export interface PipelineDeps {
   limits: LimitDefaults;
   requestRules: readonly RequestRule[];
   auditSink: AuditSink;
+  detector: DetectEngine;
   promptMode: PromptMode;
   log: Logger;
 }
@@ -43,6 +46,7 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       authorize(d.models, d.roles), // may they use this model
       admit(d.quotas, d.limits, d.auditSink), // within their limits, and can we record it
       requestPolicy(d.requestRules), // strip or refuse what leaks the model
+      detect(d.detector, d.quotas), // act on the principal's extraction risk; observes every request at finish (before audit)
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(), // scrub logprobs from answers and stream events
       audit(d.auditSink, d.promptMode), // one hash-chained record per request

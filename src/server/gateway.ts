@@ -6,6 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SqliteAuditSink } from '../audit/sqlite-sink.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
+import { detectAdminRoutes } from '../detect/routes.js';
+import { DetectService } from '../detect/service.js';
+import { MoatError } from '../errors.js';
+import { can } from '../identity/access.js';
+import { presentedCredential } from '../identity/credentials.js';
 import type { MoatConfig } from '../config/schema.js';
 import { BUILTIN_ROLES } from '../identity/access.js';
 import { ApiKeys } from '../identity/api-keys.js';
@@ -23,6 +28,7 @@ export interface Gateway {
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
   readonly auditSink: SqliteAuditSink;
+  readonly detect: DetectService;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8080/v1 */
@@ -45,6 +51,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
   const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
   const roles = BUILTIN_ROLES;
+  const detectService = new DetectService(config.detect, dataDir, log);
 
   const pipeline = assemblePipeline({
     keys,
@@ -54,6 +61,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     limits: { rpm: config.limits.defaults.rpm },
     requestRules: defaultRequestRules(),
     auditSink,
+    detector: detectService.engine,
     promptMode: config.audit.prompt,
     log,
   });
@@ -70,6 +78,14 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     ready: () => (auditSink.accepting() ? { ok: true } : { ok: false, detail: 'audit queue full' }),
   });
 
+  // Admin routes check an API key whose roles grant 'admin' (until the shared admin API lands).
+  await app.register(
+    detectAdminRoutes(detectService, async (req) => {
+      const id = await keys.verify(presentedCredential(req.headers));
+      if (!can(roles, id.roles, 'admin', '*')) throw new MoatError('FORBIDDEN', { action: 'administration' });
+    }),
+  );
+
   const lastUsed = setInterval(() => {
     keys.flushLastUsed().catch((err) => log.warn({ err }, 'could not record key last-used times'));
   }, 5_000);
@@ -81,6 +97,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     config,
     keys,
     auditSink,
+    detect: detectService,
     metrics,
     log,
     async listen() {
@@ -95,6 +112,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
       clearInterval(lastUsed);
       await app.close();
       await keys.flushLastUsed().catch(() => undefined);
+      await detectService.close();
       await auditSink.close();
       await quotas.close();
       await models.close();
