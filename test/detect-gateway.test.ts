@@ -81,12 +81,24 @@ describe('detection in the gateway', () => {
     expect(rec?.examples.length).toBeGreaterThan(0);
   });
 
-  it('admin routes refuse a key without the admin permission', async () => {
-    const res = await fetch(t.baseURL.replace(/\/v1$/, '') + '/admin/v1/detect/principals/prober', { headers: { authorization: `Bearer ${t.key}` } });
-    expect(res.status).toBe(403);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MOAT_ERR_FORBIDDEN');
-    const anon = await fetch(t.baseURL.replace(/\/v1$/, '') + '/admin/v1/detect/principals');
-    expect(anon.status).toBe(401);
+  it('the admin API explains the flag to an administrator and refuses anyone else', async () => {
+    const root = t.baseURL.replace(/\/v1$/, '') + '/admin/v1/detect';
+    const user = await fetch(`${root}/principals/prober`, { headers: { authorization: `Bearer ${t.key}` } });
+    expect([401, 403]).toContain(user.status);
+    expect(((await user.json()) as { error: { code: string } }).error.code).toMatch(/^MOAT_ERR_/);
+    expect((await fetch(`${root}/principals`)).status).toBe(401);
+
+    const adminKey = (await t.gw.admin.createKey({ principal: 'root', tenant: 'ops', scope: 'admin' })).key;
+    const h = { authorization: `Bearer ${adminKey}` };
+    const one = await fetch(`${root}/principals/prober`, { headers: h });
+    expect(one.status).toBe(200);
+    const rec = (await one.json()) as { flagged: boolean; signals: { name: string; score: number }[]; allowed: boolean };
+    expect(rec.flagged).toBe(true);
+    expect(rec.signals.some((s) => s.name === 'probe' && s.score >= 0.5)).toBe(true);
+    const list = (await (await fetch(`${root}/principals?flagged=true`, { headers: h })).json()) as { data: { principal: string }[] };
+    expect(list.data.map((r) => r.principal)).toContain('prober');
+    expect((await fetch(`${root}/principals/no%20such`, { headers: h })).status).toBe(400);
+    expect((await fetch(`${root}/principals/nobody`, { headers: h })).status).toBe(404);
   });
 
   it('an operator clear lifts the throttle at once', async () => {

@@ -7,7 +7,10 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
 import { registerKeys } from './commands/keys.js';
+import { registerPrincipals } from './commands/principals.js';
+import { registerRoles } from './commands/roles.js';
 import { registerServe } from './commands/serve.js';
+import { registerTenants } from './commands/tenants.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDemo(program);
   registerKeys(program);
+  registerPrincipals(program);
+  registerTenants(program);
+  registerRoles(program);
   registerConfig(program);
   registerDetect(program);
   return program;

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { detectSchema } from '../detect/schema.js';
+import { adminSchema, identitySchema, rolesSchema } from '../identity/schema.js';
+import { limitsSchema } from '../limits/schema.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -37,15 +39,6 @@ export const modelSchema = z.strictObject({
   ownedBy: z.string().default('moat'),
 });
 
-export const limitsSchema = z.strictObject({
-  /** Default per-principal limits; a key or principal may override them. 0 disables a limit. */
-  defaults: z
-    .strictObject({
-      rpm: z.number().int().nonnegative().default(600),
-    })
-    .prefault({}),
-});
-
 export const auditSchema = z.strictObject({
   /** How prompts are kept in audit records: full text, a SHA-256 hash, or redacted. */
   prompt: z.enum(['full', 'hash', 'redacted']).default('full'),
@@ -53,13 +46,6 @@ export const auditSchema = z.strictObject({
   maxQueue: z.number().int().positive().default(50_000),
   /** Flush period in ms; records are written in one transaction per flush. */
   flushMs: z.number().int().positive().default(50),
-});
-
-export const identitySchema = z.strictObject({
-  /** Server secret for the keyed hash of API keys. Defaults to a random secret kept in the data directory. */
-  keySecret: z.string().min(32, 'expected at least 32 characters of secret').optional(),
-  /** How long a verified key stays cached; revocation takes effect within this time. */
-  cacheTtlMs: z.number().int().nonnegative().default(5_000),
 });
 
 export const serverSchema = z.strictObject({
@@ -77,6 +63,9 @@ export const configSchema = z.strictObject({
   dataDir: z.string().default('./.moat'),
   models: z.record(z.string().regex(/^[\w.:/@-]{1,128}$/, 'expected a model name of letters, digits and ._:/@-'), modelSchema),
   identity: identitySchema.prefault({}),
+  /** Roles by name: each a list of grants `{ models: [...], permissions: [...] }` (see docs/identity.md). */
+  roles: rolesSchema.default({}),
+  admin: adminSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   audit: auditSchema.prefault({}),
   detect: detectSchema.prefault({}),

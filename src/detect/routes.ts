@@ -1,52 +1,54 @@
 /**
- * Admin API for detection, as a Fastify plugin. The admin-auth preHandler is a parameter, so
- * the gateway can pass whichever admin check it uses.
+ * Detection routes of the admin API (under /admin/v1, behind requireAdmin and audited by the
+ * admin plugin):
  *
- *   GET    /admin/v1/detect/principals[?flagged=true&limit=N]   riskiest first
- *   GET    /admin/v1/detect/principals/:principal               risk, signals, examples
- *   POST   /admin/v1/detect/principals/:principal/clear         forget (reviewed, not a thief)
- *   GET    /admin/v1/detect/allow                               the allow-list
- *   PUT    /admin/v1/detect/allow/:principal                    never score or act on it
- *   DELETE /admin/v1/detect/allow/:principal
+ *   GET    /detect/principals[?flagged=true&limit=N]   riskiest first
+ *   GET    /detect/principals/:principal               risk, signals, example queries, cluster
+ *   POST   /detect/principals/:principal/clear         forget (reviewed, not a thief)
+ *   GET    /detect/allow                               the allow-list
+ *   PUT    /detect/allow/:principal                    never score or act on it
+ *   DELETE /detect/allow/:principal
  */
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { paramsOf, queryOf } from '../admin/body.js';
+import type { AdminRoutes } from '../admin/plugin.js';
+import { auditNote } from '../admin/require-admin.js';
 import { MoatError } from '../errors.js';
 import type { DetectService } from './service.js';
 
-const PRINCIPAL = /^[A-Za-z0-9][\w.@:-]{0,127}$/;
+const principalParams = z.strictObject({ principal: z.string().regex(/^[A-Za-z0-9][\w.@:-]{0,127}$/, 'expected a principal name of 1-128 letters, digits and . _ @ : -') });
+const listQuery = z.strictObject({ flagged: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() });
 
-function principalParam(v: unknown): string {
-  if (typeof v !== 'string' || !PRINCIPAL.test(v)) throw new MoatError('INVALID_REQUEST', { detail: 'the principal name must be 1-128 letters, digits and . _ @ : -' });
-  return v;
-}
-
-export function detectAdminRoutes(service: DetectService, requireAdmin: preHandlerHookHandler) {
-  return async function plugin(app: FastifyInstance): Promise<void> {
-    const opts = { preHandler: requireAdmin };
-    app.get('/admin/v1/detect/principals', opts, async (req) => {
-      const q = req.query as { flagged?: string; limit?: string };
-      const limit = Math.min(10_000, Math.max(1, Number(q.limit ?? 100) || 100));
-      return { object: 'list', data: service.list(q.flagged === 'true', limit) };
+export function detectAdminRoutes(service: DetectService): AdminRoutes {
+  return (app: FastifyInstance) => {
+    app.get('/detect/principals', { config: { adminAction: 'detect.list' } }, async (req) => {
+      const q = queryOf(req, listQuery);
+      return { object: 'list', data: service.list(q.flagged === 'true', q.limit ?? 100) };
     });
-    app.get('/admin/v1/detect/principals/:principal', opts, async (req) => {
-      const p = principalParam((req.params as { principal?: unknown }).principal);
-      const r = service.status(p);
-      if (!r) throw new MoatError('NOT_FOUND', { method: 'GET', url: `/admin/v1/detect/principals/${p} (no detection record for this principal)` });
-      return { ...r, allowed: service.engine.allowed.has(p) };
+    app.get('/detect/principals/:principal', { config: { adminAction: 'detect.get' } }, async (req) => {
+      const { principal } = paramsOf(req, principalParams);
+      auditNote(req, { target: { principal } });
+      const r = service.status(principal);
+      if (!r) throw new MoatError('NOT_FOUND', { method: 'GET', url: `/admin/v1/detect/principals/${principal} (no detection record for this principal)` });
+      return { ...r, allowed: service.engine.allowed.has(principal) };
     });
-    app.post('/admin/v1/detect/principals/:principal/clear', opts, async (req) => {
-      const p = principalParam((req.params as { principal?: unknown }).principal);
-      return { principal: p, cleared: service.clear(p) };
+    app.post('/detect/principals/:principal/clear', { config: { adminAction: 'detect.clear' } }, async (req) => {
+      const { principal } = paramsOf(req, principalParams);
+      auditNote(req, { target: { principal } });
+      return { principal, cleared: service.clear(principal) };
     });
-    app.get('/admin/v1/detect/allow', opts, async () => ({ object: 'list', data: service.store.allowed() }));
-    app.put('/admin/v1/detect/allow/:principal', opts, async (req) => {
-      const p = principalParam((req.params as { principal?: unknown }).principal);
-      service.allow(p, null);
-      return { principal: p, allowed: true };
+    app.get('/detect/allow', { config: { adminAction: 'detect.allow.list' } }, async () => ({ object: 'list', data: service.store.allowed() }));
+    app.put('/detect/allow/:principal', { config: { adminAction: 'detect.allow' } }, async (req) => {
+      const { principal } = paramsOf(req, principalParams);
+      auditNote(req, { target: { principal } });
+      service.allow(principal, null);
+      return { principal, allowed: true };
     });
-    app.delete('/admin/v1/detect/allow/:principal', opts, async (req) => {
-      const p = principalParam((req.params as { principal?: unknown }).principal);
-      return { principal: p, allowed: false, removed: service.disallow(p) };
+    app.delete('/detect/allow/:principal', { config: { adminAction: 'detect.disallow' } }, async (req) => {
+      const { principal } = paramsOf(req, principalParams);
+      auditNote(req, { target: { principal } });
+      return { principal, allowed: false, removed: service.disallow(principal) };
     });
   };
 }

@@ -32,10 +32,14 @@ function base62(bytes: Buffer, length: number): string {
 }
 
 function checksum(body: string): string {
-  const c = crc32(KEY_PREFIX + body);
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(c >>> 0);
-  return base62(b, CHECK_LEN);
+  // A 32-bit CRC fits a double exactly, so plain arithmetic suffices on this per-request path.
+  let n = crc32(KEY_PREFIX + body) >>> 0;
+  let out = '';
+  for (let i = 0; i < CHECK_LEN; i++) {
+    out = ALPHABET[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
 }
 
 /** A random public identifier such as `key_7fA2...`, safe to log and show. */

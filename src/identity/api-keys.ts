@@ -1,12 +1,12 @@
 /**
- * Creating and verifying API keys. Verification hashes the presented key with the server secret,
- * looks the hash up (through a short-lived cache, so that a revocation reaches every replica
- * within `cacheTtlMs`), and checks expiry and revocation on every request.
+ * Creating, rotating and verifying API keys. Verification hashes the presented key with the
+ * server secret, looks the hash up (through a short-lived cache, so that a revocation reaches
+ * every replica within `cacheTtlMs`), and checks scope, expiry and revocation on every request.
  */
 import { MoatError } from '../errors.js';
 import { generateApiKey, hashApiKey, hashesEqual, isWellFormedKey } from './api-key.js';
 import type { IdentityStore, KeyLookup } from './store.js';
-import type { Identity, LimitOverrides } from './types.js';
+import type { ApiKeyRecord, Identity, KeyScope, LimitOverrides } from './types.js';
 
 export interface CreateKeyInput {
   principal: string;
@@ -15,14 +15,18 @@ export interface CreateKeyInput {
   limits?: LimitOverrides;
   label?: string | null;
   expiresAt?: Date | null;
+  scope?: KeyScope;
 }
 
 export interface CreatedKey {
   id: string;
+  /** The key itself: shown once, never stored. */
   key: string;
   principal: string;
   tenant: string;
   hint: string;
+  scope: KeyScope;
+  expiresAt: string | null;
   principalCreated: boolean;
 }
 
@@ -44,41 +48,61 @@ export class ApiKeys {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Creates a key, and its principal and tenant when they do not exist yet. */
   async create(input: CreateKeyInput): Promise<CreatedKey> {
+    const scope = input.scope ?? 'inference';
     const { principal, created } = await this.store.ensurePrincipal({
       name: input.principal,
       tenant: input.tenant ?? 'default',
-      roles: input.roles ?? ['user'],
+      roles: input.roles ?? [scope === 'admin' ? 'admin' : 'user'],
       limits: input.limits ?? {},
     });
+    const rec = await this.issue(principal.name, scope, input.label ?? null, input.expiresAt ? input.expiresAt.toISOString() : null, null);
+    return { ...rec, tenant: principal.tenant, principalCreated: created };
+  }
+
+  /**
+   * Replaces a key with a new one for the same principal, scope and label. The old key keeps
+   * working for `overlapMs` (never longer than it would have), so clients can switch over.
+   */
+  async rotate(old: ApiKeyRecord, overlapMs: number): Promise<CreatedKey & { oldExpiresAt: string }> {
+    const at = new Date(this.now() + overlapMs);
+    const rec = await this.issue(old.principal, old.scope, old.label, old.expiresAt, old.id);
+    await this.store.expireKeyBy(old.id, at);
+    this.invalidate();
+    const after = await this.store.getKey(old.id);
+    const principal = await this.store.getPrincipal(old.principal);
+    return { ...rec, tenant: principal?.tenant ?? 'default', principalCreated: false, oldExpiresAt: after?.expiresAt ?? at.toISOString() };
+  }
+
+  private async issue(principal: string, scope: KeyScope, label: string | null, expiresAt: string | null, rotatedFrom: string | null) {
     const { key, id, hint } = generateApiKey();
-    await this.store.createKey({
-      id,
-      principal: principal.name,
-      hash: hashApiKey(this.secret, key),
-      hint,
-      label: input.label ?? null,
-      expiresAt: input.expiresAt ? input.expiresAt.toISOString() : null,
-    });
-    return { id, key, principal: principal.name, tenant: principal.tenant, hint, principalCreated: created };
+    await this.store.createKey({ id, principal, hash: hashApiKey(this.secret, key), hint, label, expiresAt, scope, rotatedFrom });
+    return { id, key, principal, hint, scope, expiresAt };
+  }
+
+  /** The keyed hash of a presented key (used by the failed-authentication throttle too). */
+  hash(presented: string): string {
+    return hashApiKey(this.secret, presented);
   }
 
   /** Resolves a presented key to an identity, or throws the MoatError that explains why not. */
-  async verify(presented: string): Promise<Identity> {
+  async verify(presented: string, scope: KeyScope = 'inference', hash?: string): Promise<Identity> {
     if (!isWellFormedKey(presented)) throw new MoatError('MALFORMED_KEY');
-    const hash = hashApiKey(this.secret, presented);
+    const h = hash ?? hashApiKey(this.secret, presented);
     const now = this.now();
-    let entry = this.cache.get(hash);
+    let entry = this.cache.get(h);
     if (!entry || entry.until <= now) {
-      const lookup = await this.store.findKeyByHash(hash);
+      const lookup = await this.store.findKeyByHash(h);
       entry = { lookup, until: now + this.cacheTtlMs };
       if (this.cache.size >= MAX_CACHE) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(hash, entry);
+      this.cache.set(h, entry);
     }
     const found = entry.lookup;
-    if (!found || !hashesEqual(found.key.hash, hash)) throw new MoatError('INVALID_KEY');
+    if (!found || !hashesEqual(found.key.hash, h)) throw new MoatError('INVALID_KEY');
     if (found.key.revokedAt !== null) throw new MoatError('KEY_REVOKED');
     if (found.key.expiresAt !== null && Date.parse(found.key.expiresAt) <= now) throw new MoatError('KEY_EXPIRED');
+    if (found.key.scope !== scope) throw new MoatError('WRONG_KEY_SCOPE', { scope: found.key.scope, use: scope === 'admin' ? 'an admin key (moat keys create --admin)' : 'an inference key' });
     this.used.set(found.key.id, new Date(now));
     return {
       principal: found.principal.name,

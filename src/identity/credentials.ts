@@ -9,9 +9,9 @@ import { MoatError } from '../errors.js';
 export const MAX_CREDENTIAL_LENGTH = 8192;
 
 export function presentedCredential(headers: IncomingHttpHeaders): string {
-  const auth = headers.authorization;
+  const auth = headers.authorization?.trim();
   let cred: string | undefined;
-  if (auth !== undefined) {
+  if (auth) {
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
     if (!m) throw new MoatError('MALFORMED_KEY');
     cred = m[1];

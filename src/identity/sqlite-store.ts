@@ -1,84 +1,15 @@
 /**
  * Identity store on SQLite under the data directory. WAL mode lets `moat keys create` (another
  * process) write while `moat serve` reads; a busy timeout makes the two wait for each other
- * instead of failing.
+ * instead of failing. Every statement is prepared once.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { ensureDataDir } from '../config/data-dir.js';
-import type { ApiKeyRecord, LimitOverrides, Principal, Tenant } from './types.js';
-import type { IdentityStore, NewKey } from './store.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tenants (
-  name TEXT PRIMARY KEY,
-  limits TEXT NOT NULL DEFAULT '{}',
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS principals (
-  name TEXT PRIMARY KEY,
-  tenant TEXT NOT NULL REFERENCES tenants(name),
-  roles TEXT NOT NULL DEFAULT '[]',
-  limits TEXT NOT NULL DEFAULT '{}',
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-  id TEXT PRIMARY KEY,
-  principal TEXT NOT NULL REFERENCES principals(name),
-  hash TEXT NOT NULL UNIQUE,
-  hint TEXT NOT NULL,
-  label TEXT,
-  created_at TEXT NOT NULL,
-  expires_at TEXT,
-  revoked_at TEXT,
-  last_used_at TEXT
-);
-CREATE INDEX IF NOT EXISTS api_keys_principal ON api_keys(principal);
-`;
-
-interface KeyRow {
-  id: string;
-  principal: string;
-  hash: string;
-  hint: string;
-  label: string | null;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
-interface PrincipalRow {
-  name: string;
-  tenant: string;
-  roles: string;
-  limits: string;
-  created_at: string;
-}
-interface TenantRow {
-  name: string;
-  limits: string;
-  created_at: string;
-}
-
-const toKey = (r: KeyRow): ApiKeyRecord => ({
-  id: r.id,
-  principal: r.principal,
-  hash: r.hash,
-  hint: r.hint,
-  label: r.label,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  lastUsedAt: r.last_used_at,
-});
-const toPrincipal = (r: PrincipalRow): Principal => ({
-  name: r.name,
-  tenant: r.tenant,
-  roles: JSON.parse(r.roles) as string[],
-  limits: JSON.parse(r.limits) as LimitOverrides,
-  createdAt: r.created_at,
-});
-const toTenant = (r: TenantRow): Tenant => ({ name: r.name, limits: JSON.parse(r.limits) as LimitOverrides, createdAt: r.created_at });
+import type { RoleGrant } from './access.js';
+import { migrate, toKey, toPrincipal, toRole, toTenant, type KeyRow, type PrincipalRow, type RoleRow, type TenantRow } from './sqlite-schema.js';
+import type { IdentityStore, NewKey, NewPrincipal } from './store.js';
+import type { LimitOverrides } from './types.js';
 
 export class SqliteIdentityStore implements IdentityStore {
   private readonly db: Database.Database;
@@ -89,31 +20,51 @@ export class SqliteIdentityStore implements IdentityStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    migrate(this.db);
+    const db = this.db;
     this.stmts = {
-      keyByHash: this.db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
-      keyById: this.db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE id = ?'),
-      principal: this.db.prepare<[string], PrincipalRow>('SELECT * FROM principals WHERE name = ?'),
-      tenant: this.db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE name = ?'),
-      insertTenant: this.db.prepare('INSERT OR IGNORE INTO tenants (name, limits, created_at) VALUES (?, ?, ?)'),
-      insertPrincipal: this.db.prepare('INSERT OR IGNORE INTO principals (name, tenant, roles, limits, created_at) VALUES (?, ?, ?, ?, ?)'),
-      insertKey: this.db.prepare(
-        'INSERT INTO api_keys (id, principal, hash, hint, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      keyByHash: db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+      keyById: db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE id = ?'),
+      principal: db.prepare<[string], PrincipalRow>('SELECT * FROM principals WHERE name = ?'),
+      principals: db.prepare<[], PrincipalRow>('SELECT * FROM principals ORDER BY name'),
+      principalsOf: db.prepare<[string], PrincipalRow>('SELECT * FROM principals WHERE tenant = ? ORDER BY name'),
+      setPrincipal: db.prepare<[string, string, string]>('UPDATE principals SET roles = ?, limits = ? WHERE name = ?'),
+      tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE name = ?'),
+      tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY name'),
+      setTenant: db.prepare<[string, string]>('UPDATE tenants SET limits = ? WHERE name = ?'),
+      insertTenant: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO tenants (name, limits, created_at) VALUES (?, ?, ?)'),
+      insertPrincipal: db.prepare<[string, string, string, string, string]>(
+        'INSERT OR IGNORE INTO principals (name, tenant, roles, limits, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      revoke: this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      touch: this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
-      keys: this.db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
-      keysOf: this.db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE principal = ? ORDER BY created_at, id'),
+      insertKey: db.prepare(
+        'INSERT INTO api_keys (id, principal, hash, hint, label, scope, rotated_from, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      revoke: db.prepare<[string, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      expireBy: db.prepare<[string, string, string]>('UPDATE api_keys SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)'),
+      touch: db.prepare<[string, string]>('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
+      keys: db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
+      keysOf: db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE principal = ? ORDER BY created_at, id'),
+      roles: db.prepare<[], RoleRow>('SELECT * FROM roles ORDER BY name'),
+      role: db.prepare<[string], RoleRow>('SELECT * FROM roles WHERE name = ?'),
+      upsertRole: db.prepare<[string, string, string, string]>(
+        'INSERT INTO roles (name, grants, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET grants = excluded.grants, updated_at = excluded.updated_at',
+      ),
+      deleteRole: db.prepare<[string]>('DELETE FROM roles WHERE name = ?'),
     };
   }
 
   async findKeyByHash(hash: string) {
     const row = this.stmts.keyByHash.get(hash);
     if (!row) return null;
-    const p = this.stmts.principal.get(row.principal);
+    const found = await this.findPrincipal(row.principal);
+    return found ? { key: toKey(row), ...found } : null;
+  }
+
+  async findPrincipal(name: string) {
+    const p = this.stmts.principal.get(name);
     if (!p) return null;
     const t = this.stmts.tenant.get(p.tenant);
-    return { key: toKey(row), principal: toPrincipal(p), tenant: t ? toTenant(t) : null };
+    return { principal: toPrincipal(p), tenant: t ? toTenant(t) : null };
   }
 
   async getPrincipal(name: string) {
@@ -121,20 +72,52 @@ export class SqliteIdentityStore implements IdentityStore {
     return p ? toPrincipal(p) : null;
   }
 
-  async ensurePrincipal(p: { name: string; tenant: string; roles: string[]; limits: LimitOverrides }) {
+  async listPrincipals(tenant?: string) {
+    return (tenant === undefined ? this.stmts.principals.all() : this.stmts.principalsOf.all(tenant)).map(toPrincipal);
+  }
+
+  async ensurePrincipal(p: NewPrincipal) {
     const now = new Date().toISOString();
-    this.db.transaction(() => {
+    const created = this.db.transaction(() => {
       this.stmts.insertTenant.run(p.tenant, '{}', now);
-      this.stmts.insertPrincipal.run(p.name, p.tenant, JSON.stringify(p.roles), JSON.stringify(p.limits), now);
+      return this.stmts.insertPrincipal.run(p.name, p.tenant, JSON.stringify(p.roles), JSON.stringify(p.limits), now).changes > 0;
     })();
     const row = this.stmts.principal.get(p.name);
-    if (!row) throw new Error(`principal ${p.name} could not be created`);
-    return { principal: toPrincipal(row), created: row.created_at === now };
+    if (!row) throw new Error('the principal could not be created');
+    return { principal: toPrincipal(row), created };
+  }
+
+  async updatePrincipal(name: string, change: { roles?: string[]; limits?: LimitOverrides }) {
+    const cur = this.stmts.principal.get(name);
+    if (!cur) return null;
+    const roles = change.roles ? JSON.stringify(change.roles) : cur.roles;
+    const limits = change.limits ? JSON.stringify(change.limits) : cur.limits;
+    this.stmts.setPrincipal.run(roles, limits, name);
+    return toPrincipal(this.stmts.principal.get(name)!);
+  }
+
+  async getTenant(name: string) {
+    const t = this.stmts.tenant.get(name);
+    return t ? toTenant(t) : null;
+  }
+
+  async listTenants() {
+    return this.stmts.tenants.all().map(toTenant);
+  }
+
+  async createTenant(t: { name: string; limits: LimitOverrides }) {
+    const changes = this.stmts.insertTenant.run(t.name, JSON.stringify(t.limits), new Date().toISOString()).changes;
+    return changes > 0 ? toTenant(this.stmts.tenant.get(t.name)!) : null;
+  }
+
+  async updateTenant(name: string, change: { limits: LimitOverrides }) {
+    if (this.stmts.setTenant.run(JSON.stringify(change.limits), name).changes === 0) return null;
+    return toTenant(this.stmts.tenant.get(name)!);
   }
 
   async createKey(k: NewKey) {
     const now = new Date().toISOString();
-    this.stmts.insertKey.run(k.id, k.principal, k.hash, k.hint, k.label ?? null, now, k.expiresAt ?? null);
+    this.stmts.insertKey.run(k.id, k.principal, k.hash, k.hint, k.label ?? null, k.scope ?? 'inference', k.rotatedFrom ?? null, now, k.expiresAt ?? null);
     return toKey(this.stmts.keyById.get(k.id)!);
   }
 
@@ -152,11 +135,31 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.stmts.revoke.run(at.toISOString(), id).changes > 0;
   }
 
+  async expireKeyBy(id: string, at: Date) {
+    const iso = at.toISOString();
+    return this.stmts.expireBy.run(iso, id, iso).changes > 0;
+  }
+
   async touchKeys(used: ReadonlyMap<string, Date>) {
     if (used.size === 0) return;
     this.db.transaction(() => {
       for (const [id, at] of used) this.stmts.touch.run(at.toISOString(), id);
     })();
+  }
+
+  async listRoles() {
+    return this.stmts.roles.all().map(toRole);
+  }
+
+  async putRole(name: string, grants: RoleGrant[]) {
+    const now = new Date().toISOString();
+    const created = !this.stmts.role.get(name);
+    this.stmts.upsertRole.run(name, JSON.stringify(grants), now, now);
+    return { role: toRole(this.stmts.role.get(name)!), created };
+  }
+
+  async deleteRole(name: string) {
+    return this.stmts.deleteRole.run(name).changes > 0;
   }
 
   async close() {

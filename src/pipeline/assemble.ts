@@ -12,6 +12,7 @@ import type { PromptMode } from '../audit/record.js';
 import type { RoleTable } from '../identity/access.js';
 import type { ApiKeys } from '../identity/api-keys.js';
 import { authenticate } from '../identity/authenticate.js';
+import type { Authenticator } from '../identity/authenticator.js';
 import { authorize } from '../identity/authorize.js';
 import type { DetectEngine } from '../detect/engine.js';
 import { detect } from '../detect/stage.js';
@@ -27,7 +28,10 @@ import { Pipeline } from './pipeline.js';
 
 export interface PipelineDeps {
   keys: ApiKeys;
+  /** API keys and JWTs, with the failed-authentication throttle. */
+  auth: Authenticator;
   models: ModelRegistry;
+  /** The effective role table (built-in, moat.yaml, stored); consult it with `can()`. */
   roles: RoleTable;
   quotas: QuotaStore;
   limits: LimitDefaults;
@@ -41,7 +45,7 @@ export interface PipelineDeps {
 export function assemblePipeline(d: PipelineDeps): Pipeline {
   return new Pipeline(
     [
-      authenticate(d.keys), // who is calling (API key)
+      authenticate(d.auth), // who is calling (API key or JWT)
       validate(), // is the body a well-typed OpenAI request
       authorize(d.models, d.roles), // may they use this model
       admit(d.quotas, d.limits, d.auditSink), // within their limits, and can we record it

@@ -6,8 +6,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { MoatError } from '../errors.js';
 import { can, type RoleTable } from '../identity/access.js';
+import { ADMIN_PREFIX, adminApi, type AdminApiOptions } from '../admin/plugin.js';
 import type { ApiKeys } from '../identity/api-keys.js';
-import { presentedCredential } from '../identity/credentials.js';
+import type { Authenticator } from '../identity/authenticator.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ModelRegistry } from '../upstream/registry.js';
@@ -17,6 +18,9 @@ export interface AppDeps {
   pipeline: Pipeline;
   metrics: Metrics;
   keys: ApiKeys;
+  auth: Authenticator;
+  /** The admin API under /admin/v1; absent when disabled. */
+  admin: AdminApiOptions | null;
   models: ModelRegistry;
   roles: RoleTable;
   log: Logger;
@@ -75,13 +79,16 @@ export function buildApp(d: AppDeps): FastifyInstance {
   app.post('/v1/embeddings', inferenceHandler('embeddings', d.pipeline, d.metrics, d.log));
 
   app.get('/v1/models', async (req, reply) => {
-    const id = await d.keys.verify(presentedCredential(req.headers));
+    const id = await d.auth.authenticate(req.headers, req.ip, 'inference');
     const data = d.models
       .list()
-      .filter((m) => can(d.roles, id.roles, 'list', m.name))
+      // Listed only when the caller may both see and use it: a hidden model stays unknown.
+      .filter((m) => can(d.roles, id.roles, 'list', m.name) && can(d.roles, id.roles, 'use', m.name))
       .map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.ownedBy }));
     return reply.send({ object: 'list', data });
   });
+
+  if (d.admin) void app.register(adminApi, { ...d.admin, prefix: ADMIN_PREFIX });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -8,13 +8,15 @@ import { SqliteAuditSink } from '../audit/sqlite-sink.js';
 import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
 import { detectAdminRoutes } from '../detect/routes.js';
 import { DetectService } from '../detect/service.js';
-import { MoatError } from '../errors.js';
-import { can } from '../identity/access.js';
-import { presentedCredential } from '../identity/credentials.js';
 import type { MoatConfig } from '../config/schema.js';
-import { BUILTIN_ROLES } from '../identity/access.js';
+import { grantsOnUnknownModels } from '../identity/access.js';
+import { IdentityAdmin } from '../identity/admin.js';
+import { identityAdminRoutes } from '../identity/admin-routes.js';
 import { ApiKeys } from '../identity/api-keys.js';
+import { Authenticator } from '../identity/authenticator.js';
+import { RoleRegistry } from '../identity/roles.js';
 import { SqliteIdentityStore } from '../identity/sqlite-store.js';
+import type { LimitOverrides } from '../identity/types.js';
 import { MemoryQuotaStore } from '../limits/memory-store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
@@ -27,6 +29,9 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
+  /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
+  readonly admin: IdentityAdmin;
+  readonly roles: RoleRegistry;
   readonly auditSink: SqliteAuditSink;
   readonly detect: DetectService;
   readonly metrics: Metrics;
@@ -50,11 +55,19 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
   const quotas = new MemoryQuotaStore();
   const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const roles = BUILTIN_ROLES;
+  const typos = grantsOnUnknownModels(config.roles, (m) => models.get(m) !== undefined);
+  if (typos.length) log.warn({ grants: typos }, 'roles in moat.yaml grant models that are not configured; those grants have no effect');
+  const roles = new RoleRegistry(config.roles, identity);
+  await roles.refresh();
+  roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
+  const auth = new Authenticator(keys);
+  const admin = new IdentityAdmin(identity, keys, roles);
+  const limitsView = (p: LimitOverrides, t: LimitOverrides) => ({ principal: { ...config.limits.defaults, ...p }, tenant: { ...config.limits.tenantDefaults, ...t } });
   const detectService = new DetectService(config.detect, dataDir, log);
 
   const pipeline = assemblePipeline({
     keys,
+    auth,
     models,
     roles,
     quotas,
@@ -70,6 +83,19 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     pipeline,
     metrics,
     keys,
+    auth,
+    admin: config.admin.enabled
+      ? {
+          auth,
+          roles,
+          auditSink,
+          // Each domain with admin routes adds its registrar here.
+          routes: [
+            identityAdminRoutes({ admin, effectiveLimits: limitsView, limitsInfo: () => ({ defaults: config.limits.defaults, tenantDefaults: config.limits.tenantDefaults, store: config.limits.store }) }),
+            detectAdminRoutes(detectService),
+          ],
+        }
+      : null,
     models,
     roles,
     log,
@@ -77,14 +103,6 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     trustProxy: config.server.trustProxy,
     ready: () => (auditSink.accepting() ? { ok: true } : { ok: false, detail: 'audit queue full' }),
   });
-
-  // Admin routes check an API key whose roles grant 'admin' (until the shared admin API lands).
-  await app.register(
-    detectAdminRoutes(detectService, async (req) => {
-      const id = await keys.verify(presentedCredential(req.headers));
-      if (!can(roles, id.roles, 'admin', '*')) throw new MoatError('FORBIDDEN', { action: 'administration' });
-    }),
-  );
 
   const lastUsed = setInterval(() => {
     keys.flushLastUsed().catch((err) => log.warn({ err }, 'could not record key last-used times'));
@@ -96,6 +114,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     app,
     config,
     keys,
+    admin,
+    roles,
     auditSink,
     detect: detectService,
     metrics,
@@ -110,6 +130,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
       if (closed) return;
       closed = true;
       clearInterval(lastUsed);
+      roles.stop();
       await app.close();
       await keys.flushLastUsed().catch(() => undefined);
       await detectService.close();

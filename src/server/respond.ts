@@ -71,11 +71,17 @@ export async function writeStream(ctx: RequestContext, reply: FastifyReply, pipe
   };
   const decoder = new SseDecoder(onEvent);
 
-  // Time to first token counts from the request; undici's header timeout covered the headers.
-  const firstTokenLeft = Math.max(1, t.firstTokenMs - (Date.now() - ctx.startedAt));
-  let ttft: NodeJS.Timeout | null = setTimeout(() => {
-    ctx.abort.abort(new MoatError('UPSTREAM_TIMEOUT', { phase: 'first-token', ms: t.firstTokenMs }));
-  }, firstTokenLeft);
+  // One watchdog: until the first body chunk it enforces the time-to-first-token timeout
+  // (counted from the request), afterwards the idle timeout between chunks.
+  let gotFirst = false;
+  let watchdog: NodeJS.Timeout | null = null;
+  const arm = () => {
+    if (watchdog) clearTimeout(watchdog);
+    const ms = gotFirst ? t.idleMs : Math.max(1, t.firstTokenMs - (Date.now() - ctx.startedAt));
+    const err = gotFirst ? new MoatError('UPSTREAM_TIMEOUT', { phase: 'idle', ms: t.idleMs }) : new MoatError('UPSTREAM_TIMEOUT', { phase: 'first-token', ms: t.firstTokenMs });
+    watchdog = setTimeout(() => ctx.abort.abort(err), ms);
+  };
+  arm();
 
   const flush = async () => {
     if (!out) return;
@@ -87,19 +93,18 @@ export async function writeStream(ctx: RequestContext, reply: FastifyReply, pipe
 
   try {
     for await (const chunk of upstream.body) {
-      if (ttft) {
-        clearTimeout(ttft);
-        ttft = null;
-      }
+      gotFirst = true;
+      arm();
       decoder.feed(chunk as Buffer);
       await flush();
     }
+    clearTimeout(watchdog!);
     decoder.end();
     if (!sawDone) for (const held of pipeline.endOfStream(ctx)) out += encodeSse({ data: JSON.stringify(held) });
     await flush();
     res.end();
   } catch (err) {
-    if (ttft) clearTimeout(ttft);
+    clearTimeout(watchdog!);
     const reason: unknown = ctx.abort.signal.aborted ? ctx.abort.signal.reason : err;
     const e = reason instanceof MoatError ? reason : toMoatError(err, t, 'idle');
     if (!res.destroyed && !res.writableEnded) res.end(sseError(e));

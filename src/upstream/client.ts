@@ -53,7 +53,9 @@ export class Upstream {
         body: payload,
         signal: opts.signal,
         headersTimeout: opts.stream ? t.firstTokenMs : t.totalMs,
-        bodyTimeout: opts.stream ? t.idleMs : t.totalMs,
+        // Streams: the first-token and idle timeouts are enforced by the stream writer's
+        // watchdog; undici's own body timeout stays as a backstop above both.
+        bodyTimeout: opts.stream ? Math.max(t.firstTokenMs, t.idleMs) + 1000 : t.totalMs,
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
