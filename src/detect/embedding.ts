@@ -9,6 +9,7 @@ import { mix2 } from './hash.js';
 export const EMBED_DIM = 32;
 const IDF_BUCKETS = 4096;
 const PROJ_SEED = 0x7e11a5ed;
+const REFRESH = 256;
 
 /** Online document frequencies over hashed terms. */
 export class IdfTable {
@@ -16,10 +17,18 @@ export class IdfTable {
   docs = 0;
 
   /** Counts a document's terms (each bucket at most once per document is not enforced: the error is small). */
-  add(terms: Uint32Array): void {
+  /** Cached IDF per bucket, refreshed every REFRESH documents (a log per term is costly). */
+  private readonly cache = new Float32Array(IDF_BUCKETS).fill(1);
+  private sinceRefresh = 0;
+
+  add(terms: Int32Array): void {
     for (let i = 0; i < terms.length; i++) {
       const b = terms[i]! & (IDF_BUCKETS - 1);
       this.df[b] = this.df[b]! + 1;
+    }
+    if (++this.sinceRefresh >= Math.min(REFRESH, 1 + this.docs)) {
+      this.sinceRefresh = 0;
+      for (let b = 0; b < IDF_BUCKETS; b++) this.cache[b] = Math.log((this.docs + 2) / (this.df[b]! + 1)) + 1;
     }
     // Halve everything now and then, so old traffic fades and counts stay bounded.
     if (++this.docs >= 200_000) {
@@ -29,20 +38,22 @@ export class IdfTable {
   }
 
   idf(term: number): number {
-    return Math.log((this.docs + 1) / (this.df[term & (IDF_BUCKETS - 1)]! + 1)) + 1;
+    return this.cache[term & (IDF_BUCKETS - 1)]!;
   }
 }
 
 const acc = new Float64Array(EMBED_DIM);
 
 /** Embeds a query's terms into `out` (unit length, int8 scale 127); all zeros for an empty query. */
-export function lexicalEmbedding(terms: Uint32Array, idf: IdfTable, out: Int8Array = new Int8Array(EMBED_DIM)): Int8Array {
+export function lexicalEmbedding(terms: Int32Array, idf: IdfTable, out: Int8Array = new Int8Array(EMBED_DIM)): Int8Array {
   acc.fill(0);
   for (let i = 0; i < terms.length; i++) {
     const t = terms[i]!;
     const w = idf.idf(t);
     const signs = mix2(t, PROJ_SEED);
-    for (let d = 0; d < EMBED_DIM; d++) acc[d] = acc[d]! + ((signs >>> d) & 1 ? w : -w);
+    // Add w to every dimension, then subtract 2w where the sign bit is clear.
+    const w2 = 2 * w;
+    for (let d = 0; d < EMBED_DIM; d++) acc[d] = acc[d]! + w - w2 * (1 - ((signs >>> d) & 1));
   }
   return quantize(acc, out);
 }

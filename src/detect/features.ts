@@ -54,13 +54,13 @@ export interface QueryFeatures {
   prefixKey: number;
   suffixKey: number;
   skeletonKey: number;
-  minhash: Uint32Array;
+  minhash: Int32Array;
   /** Sorted distinct word hashes (up to BAG_SIZE), for "small edit" comparisons. */
-  bag: Uint32Array;
+  bag: Int32Array;
   /** Word-bigram hashes (up to MAX_BIGRAMS), for the diversity sketch. */
-  bigrams: Uint32Array;
-  /** Unigram hashes that are not stop words, and bigram hashes, for the lexical embedding. */
-  topicTerms: Uint32Array;
+  bigrams: Int32Array;
+  /** Hashes of the words that are not stop words or numbers, for the lexical embedding. */
+  topicTerms: Int32Array;
   /** Indices into the signature model's hashed feature space. */
   sigIdx: Uint16Array;
   stopRatio: number;
@@ -69,14 +69,13 @@ export interface QueryFeatures {
 }
 
 const isWordChar = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && c < 0x2000);
-const isDigit = (c: number) => c >= 48 && c <= 57;
 const isVowel = (c: number) => c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 121;
 
 // Scratch buffers reused across calls (one request is analysed at a time on the event loop).
-const wordBuf = new Uint32Array(MAX_WORDS);
-const maskedBuf = new Uint32Array(MAX_WORDS);
+const wordBuf = new Int32Array(MAX_WORDS);
+const maskedBuf = new Int32Array(MAX_WORDS);
 const lineOf = new Uint16Array(MAX_WORDS);
-const tplBuf = new Uint32Array(MAX_WORDS);
+const tplBuf = new Int32Array(MAX_WORDS);
 const tplLine = new Uint16Array(MAX_WORDS);
 
 function bucket(x: number): number {
@@ -101,40 +100,20 @@ export function extractFeatures(text: string): QueryFeatures {
   let newlines = 0;
 
   let quoteEnd = -1;
-  let pos = 0;
   let h = 0x811c9dc5;
   let len = 0;
   let hasDigit = false;
   let allDigit = true;
   let vowels = 0;
-  const endWord = () => {
-    if (len > 0 && n < MAX_WORDS) {
-      const w = h >>> 0;
-      wordBuf[n] = w;
-      maskedBuf[n] = pos <= quoteEnd ? QUOTE : allDigit || (hasDigit && len <= 4) ? NUM : w;
-      lineOf[n] = line;
-      n++;
-      wordLenSum += len;
-      if (STOPWORDS.has(w)) stops++;
-      if (!hasDigit) {
-        alphaWords++;
-        if (len >= 3 && vowels === 0) vowelless++;
-      }
-    }
-    h = 0x811c9dc5;
-    len = 0;
-    hasDigit = false;
-    allDigit = true;
-    vowels = 0;
-  };
-
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    pos = i;
+  const L = s.length;
+  // One pass; i === L acts as a final separator. Word ends are handled inline (a closure
+  // over these counters would force them into a heap context and slow the loop).
+  for (let i = 0; i <= L; i++) {
+    const c = i < L ? s.charCodeAt(i) : 32;
     if (isWordChar(c)) {
       h = Math.imul(h ^ c, 0x01000193);
       len++;
-      if (isDigit(c)) {
+      if (c >= 48 && c <= 57) {
         hasDigit = true;
         digits++;
       } else {
@@ -144,9 +123,29 @@ export function extractFeatures(text: string): QueryFeatures {
       }
       continue;
     }
-    if (c === 39 && len > 0 && i + 1 < s.length && isWordChar(s.charCodeAt(i + 1))) continue; // don't, it's
+    if (c === 39 && len > 0 && i + 1 < L && isWordChar(s.charCodeAt(i + 1))) continue; // don't, it's
     if (c === 46 && len > 0 && allDigit) numbered++; // "1." list markers
-    endWord();
+    if (len > 0) {
+      if (n < MAX_WORDS) {
+        const w = h | 0;
+        wordBuf[n] = w;
+        maskedBuf[n] = i <= quoteEnd ? QUOTE : allDigit || (hasDigit && len <= 4) ? NUM : w;
+        lineOf[n] = line;
+        n++;
+        wordLenSum += len;
+        if (STOPWORDS.has(w)) stops++;
+        if (!hasDigit) {
+          alphaWords++;
+          if (len >= 3 && vowels === 0) vowelless++;
+        }
+      }
+      h = 0x811c9dc5;
+      len = 0;
+      hasDigit = false;
+      allDigit = true;
+      vowels = 0;
+    }
+    if (i === L) break;
     if (c === 32 || c === 9) spaces++;
     else if (c === 10) {
       spaces++;
@@ -163,7 +162,6 @@ export function extractFeatures(text: string): QueryFeatures {
       other++;
     }
   }
-  endWord();
 
   // Template keys, over the masked words with each quoted span collapsed to one token.
   let m = 0;
@@ -214,14 +212,14 @@ export function extractFeatures(text: string): QueryFeatures {
     exactKey = mix2(exactKey, wordBuf[i]!);
     numMaskedKey = mix2(numMaskedKey, maskedBuf[i]!);
   }
-  const minhash = new Uint32Array(MINHASH_K).fill(0xffffffff);
+  const minhash = new Int32Array(MINHASH_K).fill(0x7fffffff);
   const shingle = n >= 3 ? 3 : 1;
   for (let i = 0; i + shingle <= n; i++) {
     const x = shingle === 3 ? mix2(wordBuf[i]! ^ Math.imul(wordBuf[i + 1]!, 0x2c1b3c6d), wordBuf[i + 2]!) : wordBuf[i]!;
     // One multiply-xorshift per slot: cheaper than a full mix, spread enough for MinHash.
     for (let k = 0; k < MINHASH_K; k++) {
       let v = Math.imul(x ^ MH_SEEDS[k]!, 0x9e3779b1);
-      v = (v ^ (v >>> 15)) >>> 0;
+      v ^= v >>> 15;
       if (v < minhash[k]!) minhash[k] = v;
     }
   }
@@ -229,9 +227,9 @@ export function extractFeatures(text: string): QueryFeatures {
   // Distinct word bag (sorted), bigrams, topic terms and signature-model features.
   const bagSet = new Set<number>();
   for (let i = 0; i < n && bagSet.size < BAG_SIZE; i++) bagSet.add(wordBuf[i]!);
-  const bag = Uint32Array.from(bagSet).sort();
+  const bag = Int32Array.from(bagSet).sort();
   const nb = Math.min(MAX_BIGRAMS, Math.max(0, n - 1));
-  const bigrams = new Uint32Array(nb);
+  const bigrams = new Int32Array(nb);
   for (let i = 0; i < nb; i++) bigrams[i] = mix2(wordBuf[i]!, wordBuf[i + 1]!);
   const terms: number[] = [];
   const sig: number[] = [];
@@ -244,7 +242,6 @@ export function extractFeatures(text: string): QueryFeatures {
     sig.push(bucket(mix2(w, 1)));
     if (i + 1 < nt) {
       const b = mix2(maskedBuf[i]!, maskedBuf[i + 1]!);
-      if (!stop || !STOPWORDS.has(wordBuf[i + 1]!)) terms.push(b);
       sig.push(bucket(mix2(b, 2)));
     }
   }
@@ -272,7 +269,7 @@ export function extractFeatures(text: string): QueryFeatures {
     minhash,
     bag,
     bigrams,
-    topicTerms: Uint32Array.from(terms),
+    topicTerms: Int32Array.from(terms),
     sigIdx: Uint16Array.from(sig),
     stopRatio,
     unnatural: unnaturalness(n, stopRatio, symbolShare, vowellessShare, avgLen, spaces, s.length),
@@ -296,14 +293,14 @@ export function unnaturalness(words: number, stopRatio: number, symbolShare: num
 }
 
 /** Estimated Jaccard similarity of two MinHash signatures. */
-export function minhashSimilarity(a: Uint32Array, b: Uint32Array): number {
+export function minhashSimilarity(a: Int32Array, b: Int32Array): number {
   let same = 0;
   for (let k = 0; k < MINHASH_K; k++) if (a[k] === b[k]) same++;
   return same / MINHASH_K;
 }
 
 /** Jaccard similarity of two sorted word bags. */
-export function bagSimilarity(a: Uint32Array, b: Uint32Array): number {
+export function bagSimilarity(a: Int32Array, b: Int32Array): number {
   let i = 0;
   let j = 0;
   let inter = 0;

@@ -9,18 +9,18 @@ export function fnv1a(s: string, h = 0x811c9dc5): number {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h | 0;
 }
 
 /** Mixes two 32-bit values into one (murmur3 finalizer over a combination). */
 export function mix2(a: number, b: number): number {
-  let h = (a ^ Math.imul(b, 0x9e3779b1)) >>> 0;
+  let h = a ^ Math.imul(b, 0x9e3779b1);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }
 
 /** A deterministic PRNG (mulberry32), for reproducible evaluation and random projections. */

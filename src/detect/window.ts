@@ -29,8 +29,8 @@ export class ActorWindow {
   /** Queries ever observed. */
   count = 0;
   readonly ts = new Float64Array(WINDOW);
-  readonly minhash = new Uint32Array(WINDOW * MINHASH_K);
-  readonly keys = new Uint32Array(WINDOW * KEYS);
+  readonly minhash = new Int32Array(WINDOW * MINHASH_K);
+  readonly keys = new Int32Array(WINDOW * KEYS);
   readonly emb = new Int8Array(WINDOW * EMBED_DIM);
   /** Per query: signature probability, probe weight, unnaturalness, near-duplicate flag, enumeration flag. */
   readonly sig = new Float32Array(WINDOW);
@@ -38,9 +38,9 @@ export class ActorWindow {
   readonly unnatural = new Float32Array(WINDOW);
   readonly dup = new Uint8Array(WINDOW);
   readonly enumr = new Uint8Array(WINDOW);
-  private readonly bags: Uint32Array[] = [];
-  private readonly exact = new Uint32Array(RECENT_BAGS);
-  private readonly numMasked = new Uint32Array(RECENT_BAGS);
+  private readonly bags: Int32Array[] = [];
+  private readonly exact = new Int32Array(RECENT_BAGS);
+  private readonly numMasked = new Int32Array(RECENT_BAGS);
   private readonly wordCounts = new Uint16Array(RECENT_BAGS);
 
   /** Sums over the window of the unit embeddings and of their random Fourier features. */
@@ -133,7 +133,7 @@ export class ActorWindow {
     for (let d = 0; d < RFF_DIM; d++) this.rffSum[d] = this.rffSum[d]! - out[d]!;
   }
 
-  private addDiversity(bigrams: Uint32Array): void {
+  private addDiversity(bigrams: Int32Array): void {
     for (let k = 0; k < bigrams.length; k++) {
       const b = bigrams[k]! & (SKETCH_BITS - 1);
       this.sketch[b >>> 3] = this.sketch[b >>> 3]! | (1 << (b & 7));
@@ -246,7 +246,7 @@ export class ActorWindow {
 }
 
 const scratchRff = new Float64Array(RFF_DIM);
-const scratchKeys = new Uint32Array(WINDOW);
+const scratchKeys = new Int32Array(WINDOW);
 
 function popcount8(x: number): number {
   x = x - ((x >>> 1) & 0x55);
