@@ -115,7 +115,7 @@ function report(traces: Trace[], t: number, engine: DetectEngine) {
 /** Smallest threshold (on a 0.01 grid) at which at most 1% of calibration benign accounts are flagged. */
 function calibrate(traces: Trace[]): number {
   const benignMax = traces.filter((x) => x.account.kind.startsWith('benign')).map((x) => maxOf(x.risks));
-  for (let t = 0.3; t <= 1; t += 0.01) {
+  for (let t = 0.05; t <= 1; t += 0.01) {
     if (benignMax.filter((m) => m >= t).length / benignMax.length <= 0.01) return Math.round(t * 100) / 100;
   }
   return 1;

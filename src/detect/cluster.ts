@@ -69,6 +69,8 @@ export class ClusterIndex {
   private readonly parent = new Map<string, string>();
   private readonly sizes = new Map<string, number>();
   private readonly network = new Map<string, string>();
+  /** Called when two clusters merge, so pooled state can follow the surviving root. */
+  onMerge: ((keep: string, drop: string) => void) | null = null;
 
   /**
    * Records one query; returns the cluster root when this query linked two clusters.
@@ -123,6 +125,7 @@ export class ClusterIndex {
     this.parent.set(drop, keep);
     this.sizes.set(keep, this.size(keep) + this.size(drop));
     this.sizes.delete(drop);
+    this.onMerge?.(keep, drop);
     return keep;
   }
 

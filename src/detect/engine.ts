@@ -117,6 +117,13 @@ export class DetectEngine {
     private readonly model: SignatureModel,
   ) {
     this.allowed = new Set(config.allow);
+    // The pooled window of the larger side survives a merge (it holds the most evidence).
+    this.index.onMerge = (keep, drop) => {
+      const a = this.clusters.get(keep);
+      const b = this.clusters.get(drop);
+      if (b && (!a || b.w.count > a.w.count)) this.clusters.set(keep, b);
+      this.clusters.delete(drop);
+    };
   }
 
   /** Observes one request. Returns the principal's record, or null when it is allow-listed. */

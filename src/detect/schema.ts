@@ -29,7 +29,7 @@ export const detectSchema = z.strictObject({
   /** Risk at which a principal is flagged (recorded and alerted), throttled, and blocked. */
   thresholds: z
     .strictObject({
-      flag: unit.default(0.75),
+      flag: unit.default(0.5),
       throttle: unit.default(0.9),
       block: unit.default(0.97),
     })
