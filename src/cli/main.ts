@@ -3,6 +3,7 @@
  * itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRoles(program);
   registerConfig(program);
   registerDetect(program);
+  registerAudit(program);
   return program;
 }
 
