@@ -9,9 +9,12 @@ import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPrincipals } from './commands/principals.js';
+import { registerProbe } from './commands/probe.js';
 import { registerRoles } from './commands/roles.js';
+import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerWatermark } from './commands/watermark.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerDetect(program);
   registerAudit(program);
+  registerScan(program);
+  registerProbe(program);
+  registerWatermark(program);
   return program;
 }
 

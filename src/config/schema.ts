@@ -9,6 +9,7 @@ import { auditSchema } from '../audit/config.js';
 import { adminSchema, identitySchema, rolesSchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { policySchema } from '../policy/config.js';
+import { watermarkSchema } from '../watermark/config.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -63,6 +64,7 @@ export const configSchema = z.strictObject({
   audit: auditSchema.prefault({}),
   detect: detectSchema.prefault({}),
   policy: policySchema.prefault({}),
+  watermark: watermarkSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

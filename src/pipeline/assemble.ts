@@ -3,7 +3,7 @@
  *
  *   parse JSON (server/inference.ts)
  *   -> authenticate -> validate -> authorize -> admit -> request policy -> settle -> detect -> forward
- *   -> response policy -> audit
+ *   -> response policy -> watermark -> audit
  */
 import type { Logger } from 'pino';
 import { audit } from '../audit/stage.js';
@@ -25,6 +25,7 @@ import { requestPolicy } from '../policy/request-policy.js';
 import { responsePolicy } from '../policy/response-policy.js';
 import type { TenantRotations } from '../policy/rotation.js';
 import { forward } from '../upstream/forward.js';
+import { watermarkStage, type WatermarkDeps } from '../watermark/stage.js';
 import type { ModelRegistry } from '../upstream/registry.js';
 import { Pipeline } from './pipeline.js';
 
@@ -44,6 +45,7 @@ export interface PipelineDeps {
   auditSink: AuditSink;
   detector: DetectEngine;
   promptMode: PromptMode;
+  watermark: WatermarkDeps;
   log: Logger;
 }
 
@@ -59,6 +61,7 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       detect(d.detector, d.quotas), // act on the principal's extraction risk (after settle, so a degraded max_tokens stands); observes every request at finish, before audit
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(d.rotations), // scrub logprobs and internals, harden embeddings
+      watermarkStage(d.watermark), // mark the answer's words with the caller's key
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
     ],
     d.log,

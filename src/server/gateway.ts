@@ -24,6 +24,7 @@ import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -79,6 +80,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     auditSink,
     detector: detectService.engine,
     promptMode: config.audit.prompt,
+    watermark: watermarkDeps(config.watermark, dataDir),
     log,
   });
 
