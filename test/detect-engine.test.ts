@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay } from '../src/cli/commands/detect.js';
-import { DetectEngine, probeWeight } from '../src/detect/engine.js';
+import { DetectEngine, inheritance, probeWeight } from '../src/detect/engine.js';
 import { extractFeatures, minhashSimilarity, signatureIndices } from '../src/detect/features.js';
 import { rng } from '../src/detect/hash.js';
 import { emptyModel, scoreSignature, trainSignature } from '../src/detect/model.js';
 import { loadSignatureModel } from '../src/detect/model-file.js';
 import { defaultDetectConfig } from '../src/detect/schema.js';
+import { probeParams, promptText } from '../src/detect/text.js';
 import { ActorWindow } from '../src/detect/window.js';
 
 const dataDir = ['../shared/data', '../../shared/data'].map((d) => join(process.cwd(), d)).find((d) => {
@@ -54,6 +55,24 @@ describe('features', () => {
     expect(noise.unnatural).toBeGreaterThan(0.5);
   });
 
+  it('MinHash (one permutation, densified) tells a near-duplicate from a different prompt', () => {
+    const base = 'Write a short story about a lighthouse keeper who finds a message in a bottle, in the style of a fairy tale for children';
+    const a = extractFeatures(base);
+    const b = extractFeatures(base.replace('children', 'young readers'));
+    const c = extractFeatures('What is the boiling point of water at the top of Mount Everest, and why is it lower there?');
+    expect(minhashSimilarity(a.minhash, b.minhash)).toBeGreaterThanOrEqual(0.5);
+    expect(minhashSimilarity(a.minhash, c.minhash)).toBeLessThan(0.2);
+    // Short prompts still get comparable signatures.
+    expect(minhashSimilarity(extractFeatures('hello there').minhash, extractFeatures('hello there').minhash)).toBe(1);
+  });
+
+  it('stays linear on hostile text (unmatched quotes)', () => {
+    const hostile = '"'.repeat(4000) + ' word'.repeat(20);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 20; i++) extractFeatures(hostile);
+    expect(Number(process.hrtime.bigint() - t0) / 1e6 / 20).toBeLessThan(5);
+  });
+
   it('never throws on odd input', () => {
     for (const s of ['', '"', '"""', '\u201c', '\n\n\n', 'a'.repeat(20_000), '1 2 3 4 5 6 7 8 9 10 11 12 13', '\ud800']) expect(() => extractFeatures(s)).not.toThrow();
   });
@@ -62,9 +81,7 @@ describe('features', () => {
 describe('window', () => {
   it('keeps its state bounded whatever the traffic', () => {
     const w = new ActorWindow();
-    const e = new Int8Array(32);
-    const phi = new Float64Array(64);
-    for (let i = 0; i < 500; i++) w.add(extractFeatures(`query number ${i} about ${i * 7} things`), { ts: i * 1000, signature: 0, probe: 0, tokensIn: 5 }, e, phi);
+    for (let i = 0; i < 500; i++) w.add(extractFeatures(`query number ${i} about ${i * 7} things`), { ts: i * 1000, signature: 0, probe: 0, tokensIn: 5 });
     expect(w.size).toBe(64);
     expect(w.count).toBe(500);
     // Each enumerated query differs by a counter only.
@@ -120,6 +137,44 @@ describe('engine', () => {
     expect(e.riskOf('p')).toBeGreaterThanOrEqual(0.75);
     e.clear('p');
     expect(e.riskOf('p')).toBe(0);
+  });
+});
+
+describe('sustained harvesting and clusters', () => {
+  const qs = benign.length ? benign : Array.from({ length: 400 }, (_, i) => `Tell me about topic number ${i} and why it matters to people`);
+
+  it.skipIf(!dataDir)('a script asking single-turn questions around the clock is flagged; a chat front-end and a person are not', () => {
+    const e = new DetectEngine(defaultDetectConfig(), loadSignatureModel());
+    const t0 = Date.UTC(2025, 0, 6);
+    let history: { role: string; content: string }[] = [];
+    for (let i = 0; i < 700; i++) {
+      // A harvester: a fresh question every 30 s.
+      e.observe({ ts: t0 + i * 30_000, principal: 'harvester', route: 'chat', body: { model: 'm', messages: [{ role: 'user', content: qs[i % qs.length]! }] } });
+      // A chat front-end at the same pace: most requests continue a conversation.
+      history = i % 3 === 0 ? [] : [...history.slice(-4), { role: 'user', content: qs[(i * 7) % qs.length]! }, { role: 'assistant', content: 'Sure, here is what I know.' }];
+      e.observe({ ts: t0 + i * 30_000 + 7, principal: 'frontend', route: 'chat', body: { model: 'm', messages: [...history, { role: 'user', content: qs[(i * 11) % qs.length]! }] } });
+      // A person: a question every few minutes in the daytime.
+      if (i % 6 === 0 && ((i * 30) / 3600) % 24 < 10) e.observe({ ts: t0 + i * 30_000 + 13, principal: 'person', route: 'chat', body: { model: 'm', messages: [{ role: 'user', content: qs[(i * 13) % qs.length]! }] } });
+    }
+    const h = e.status('harvester')!;
+    expect(h.flagged).toBe(true);
+    expect(h.fired).toContain('harvest');
+    expect(h.signals.find((s) => s.name === 'harvest')!.detail).toMatch(/single-turn/);
+    expect(e.status('frontend')!.flagged).toBe(false);
+    expect(e.status('person')!.flagged).toBe(false);
+  });
+
+  it('a cluster hands its risk to members in proportion to their own evidence', () => {
+    expect(inheritance(0.1, 0.5)).toBe(0);
+    expect(inheritance(0.375, 0.5)).toBeCloseTo(0.5);
+    expect(inheritance(0.8, 0.5)).toBe(1);
+  });
+
+  it('reads the last user message of a chat and counts earlier assistant turns', () => {
+    const body = { model: 'm', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'first question' }, { role: 'assistant', content: 'answer' }, { role: 'user', content: [{ type: 'text', text: 'and a follow-up' }] }] };
+    expect(promptText('chat', body)).toBe('and a follow-up');
+    expect(probeParams('chat', body).priorTurns).toBe(1);
+    expect(probeParams('chat', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).priorTurns).toBe(0);
   });
 });
 

@@ -13,6 +13,8 @@ export interface Bank {
   topicQuestions: string[];
   benignPrefixes: string[];
   benignTasks: string[];
+  /** What people say next in a conversation; {w} is a word from their previous message. */
+  followUps: string[];
 }
 
 const CAL: Bank = {
@@ -29,6 +31,20 @@ const CAL: Bank = {
   topicQuestions: ['Explain in detail: {x}', 'Why is this true? {x}', 'Expand on the following point with examples: {x}', 'Give a thorough explanation of this statement: {x}', 'What does this mean, and why does it matter? {x}', 'Elaborate: {x}', 'Write a detailed paragraph about the following: {x}', 'Can you teach me about this? {x}'],
   benignPrefixes: ['Rewrite this more clearly:', 'Fix the grammar:', 'Summarize this for me:', 'Translate into French:', 'Make this sound friendlier:', 'TL;DR please:'],
   benignTasks: ['Can you shorten this?', 'What is the main point here?', 'Is this paragraph accurate?', 'Please proofread.', 'Turn this into bullet points.'],
+  followUps: [
+    'Can you give me an example?',
+    'Make it shorter, please.',
+    'Why is that?',
+    'Could you explain that last part again?',
+    'What would you recommend for a beginner?',
+    'Thanks. Is there another way to do it?',
+    'Can you put that in a table?',
+    'What are the downsides?',
+    'How long would that take?',
+    'And what about {w}?',
+    'ok but I meant {w}',
+    'Can you say more about {w}?',
+  ],
 };
 
 const REP: Bank = {
@@ -45,6 +61,20 @@ const REP: Bank = {
   topicQuestions: ['Please explain: {x}', 'Break this down for a student: {x}', 'In depth, what is behind this? {x}', 'Discuss the following and give examples: {x}', 'Clarify and elaborate on: {x}', 'I want a comprehensive answer about this: {x}', 'Help me understand: {x}', 'Describe thoroughly: {x}'],
   benignPrefixes: ['Improve my wording:', 'Check spelling:', 'Condense this:', 'Into German please:', 'Make it formal:', 'Simplify:'],
   benignTasks: ['Could you make this shorter?', 'Any mistakes here?', 'What would you change?', 'Explain this to a child.', 'Give this a title.'],
+  followUps: [
+    'Could you show an example?',
+    'Shorter please.',
+    'How come?',
+    'I did not get the second point, can you rephrase?',
+    'Which option would you pick?',
+    'Great, any alternatives?',
+    'Can you list the steps?',
+    'Is there any risk with that?',
+    'How much does that usually cost?',
+    'What does {w} mean here?',
+    'no, I was asking about {w}',
+    'Tell me more about {w}.',
+  ],
 };
 
 export function bank(part: Part): Bank {

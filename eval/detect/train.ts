@@ -5,6 +5,7 @@
  */
 import { signatureIndices } from '../../src/detect/features.js';
 import { rng } from '../../src/detect/hash.js';
+import { promptText } from '../../src/detect/text.js';
 import { trainSignature, type SignatureModel } from '../../src/detect/model.js';
 import type { Corpus } from './corpus.js';
 import { attackAccounts, benignAccounts } from './streams.js';
@@ -27,6 +28,5 @@ export function trainShippedModel(cal: Corpus): SignatureModel {
 }
 
 function content(body: Record<string, unknown>): string {
-  const m = (body.messages as { content: string }[] | undefined)?.[0];
-  return m?.content ?? '';
+  return promptText('chat', body);
 }

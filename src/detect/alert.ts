@@ -15,13 +15,16 @@ export function alertBody(e: FlagEvent): { text: string; blocks: unknown[] } {
     .filter((s) => s.score >= 0.25)
     .sort((a, b) => b.score - a.score)
     .map((s) => `${s.name} = ${s.value} (score ${s.score.toFixed(2)})`);
-  const who = r.cluster ? `${r.principal} (cluster ${r.cluster.id}, ${r.cluster.size} accounts)` : r.principal;
-  const text = `Moat: possible model extraction by ${who}: risk ${r.risk.toFixed(2)} after ${r.queries} requests${e.viaCluster ? ', scored with its linked accounts' : ''}.`;
+  const ring = e.viaCluster && r.cluster ? r.cluster : null;
+  const text = ring
+    ? `Moat: possible model extraction by a cluster of ${ring.size} linked accounts (${ring.id}) scored as one actor: risk ${ring.risk.toFixed(2)}${ring.fired.length ? ` (${ring.fired.join(', ')})` : ''}; latest request from ${r.principal}.`
+    : `Moat: possible model extraction by ${r.cluster ? `${r.principal} (cluster ${r.cluster.id}, ${r.cluster.size} accounts)` : r.principal}: risk ${r.risk.toFixed(2)} after ${r.queries} requests.`;
   return {
     text,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${text}*` } },
       { type: 'section', text: { type: 'mrkdwn', text: fired.length ? fired.map((f) => `• ${f}`).join('\n') : 'no single signal dominates' } },
+      ...(ring ? [{ type: 'section', text: { type: 'mrkdwn', text: `members: ${ring.members.slice(0, 20).join(', ')}${ring.size > 20 ? ', …' : ''}` } }] : []),
       { type: 'context', elements: [{ type: 'mrkdwn', text: `tenant ${r.tenant ?? '-'} · see \`moat detect status ${r.principal}\`` }] },
     ],
   };
@@ -43,9 +46,11 @@ export class Alerter {
     const url = this.cfg.webhookURL;
     if (!url) return;
     const now = Date.now();
-    const prev = this.last.get(r.principal);
+    // A cluster is one actor: one alert per cluster per cooldown, whichever member tipped it.
+    const key = e.viaCluster && r.cluster ? `cluster\u0000${r.cluster.id}` : r.principal;
+    const prev = this.last.get(key);
     if (prev !== undefined && now - prev < this.cfg.cooldownMs) return;
-    this.last.set(r.principal, now);
+    this.last.set(key, now);
     if (this.last.size > 10_000) this.last.delete(this.last.keys().next().value!);
     const p = this.post(url, alertBody(e)).finally(() => this.inflight.delete(p));
     this.inflight.add(p);

@@ -17,7 +17,7 @@ import { mix2 } from './hash.js';
  * fewer. A key counts only once it has been seen with several different texts: two people
  * asking the same popular question share a prompt, not a template.
  */
-export const LINK_EVIDENCE = 4;
+export const LINK_EVIDENCE = 3;
 export const LINK_EVIDENCE_SAME_NET = 2;
 /** Share of the account pairs between two clusters that must be linked for them to merge. */
 export const MERGE_DENSITY = 0.5;
@@ -33,6 +33,9 @@ const BANDS = 4;
 
 interface KeyEntry {
   principals: string[];
+  /** Per principal: the last text (exact hash) it sent with this key, and whether it has sent two different ones. */
+  last: number[];
+  uses: boolean[];
   /** Distinct texts (exact hashes) seen with this key, up to TEMPLATE_TEXTS. */
   texts: number[];
 }
@@ -102,7 +105,7 @@ export class ClusterIndex {
     for (const k of linkKeys(f)) {
       let e = this.keys.get(k);
       if (!e) {
-        e = { principals: [], texts: [] };
+        e = { principals: [], last: [], uses: [], texts: [] };
         this.keys.set(k, e);
       } else {
         // Refresh recency so active keys are not forgotten.
@@ -111,15 +114,25 @@ export class ClusterIndex {
       }
       const wasTemplate = e.texts.length >= TEMPLATE_TEXTS;
       if (!wasTemplate && !e.texts.includes(f.exactKey)) e.texts.push(f.exactKey);
-      const joined = !e.principals.includes(principal) && e.principals.length <= MAX_SHARERS;
-      if (joined) e.principals.push(principal);
+      // An account uses a key as a template once it has sent two different texts with it:
+      // sending a popular prompt, or a text that happens to end like one, is not a template.
+      let i = e.principals.indexOf(principal);
+      if (i < 0) {
+        if (e.principals.length > MAX_SHARERS) continue;
+        i = e.principals.push(principal) - 1;
+        e.last.push(f.exactKey);
+        e.uses.push(false);
+      }
+      const becameUser = !e.uses[i] && e.last[i] !== f.exactKey;
+      if (becameUser) e.uses[i] = true;
+      e.last[i] = f.exactKey;
       if (e.texts.length < TEMPLATE_TEXTS || e.principals.length > MAX_SHARERS) continue;
-      // Each (pair, key) counts once: when the key becomes a template, or when an account joins it.
+      // Each (pair, key) counts once: when the key becomes a template, or when an account starts using it.
+      const users = e.principals.filter((p, j) => e.uses[j] && suspect(p));
       if (!wasTemplate) {
-        for (let i = 0; i < e.principals.length; i++)
-          for (let j = i + 1; j < e.principals.length; j++) if (suspect(e.principals[i]!) && suspect(e.principals[j]!)) merged = this.link(e.principals[i]!, e.principals[j]!) ?? merged;
-      } else if (joined && suspect(principal)) {
-        for (const other of e.principals) if (other !== principal && suspect(other)) merged = this.link(principal, other) ?? merged;
+        for (let a = 0; a < users.length; a++) for (let b = a + 1; b < users.length; b++) merged = this.link(users[a]!, users[b]!) ?? merged;
+      } else if (becameUser && suspect(principal)) {
+        for (const other of users) if (other !== principal) merged = this.link(principal, other) ?? merged;
       }
     }
     bounded(this.keys, MAX_KEYS);
@@ -134,7 +147,7 @@ export class ClusterIndex {
     bounded(this.pairs, MAX_PAIRS);
     const netA = this.network.get(a);
     const need = netA && netA === this.network.get(b) ? LINK_EVIDENCE_SAME_NET : LINK_EVIDENCE;
-    if (c !== need) return null;
+    if (c < need || this.neighbours.get(a)?.has(b)) return null;
     this.addNeighbour(a, b);
     this.addNeighbour(b, a);
     return this.tryMerge(this.root(a), this.root(b));

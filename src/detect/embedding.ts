@@ -65,13 +65,17 @@ export function lexicalEmbedding(terms: Int32Array, idf: IdfTable, out: Int8Arra
   return quantize(acc, out);
 }
 
-/** Projects an embedding from an external model (any dimension) to EMBED_DIM, normalised. */
+/**
+ * Projects an embedding from an external model (any dimension) to EMBED_DIM, normalised: a
+ * count sketch (each input dimension adds, with a random sign, to one output dimension), which
+ * keeps inner products in expectation at one operation per input dimension.
+ */
 export function projectExternal(v: ArrayLike<number>, out: Int8Array = new Int8Array(EMBED_DIM)): Int8Array {
   acc.fill(0);
   for (let i = 0; i < v.length; i++) {
-    const signs = mix2(i, PROJ_SEED);
+    const h = mix2(i, PROJ_SEED);
     const x = v[i]!;
-    for (let d = 0; d < EMBED_DIM; d++) acc[d] = acc[d]! + ((signs >>> d) & 1 ? x : -x);
+    if (Number.isFinite(x)) acc[h & (EMBED_DIM - 1)] = acc[h & (EMBED_DIM - 1)]! + (h < 0 ? -x : x);
   }
   return quantize(acc, out);
 }

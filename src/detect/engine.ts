@@ -35,11 +35,22 @@ export interface Observation {
   tokensOut?: number;
 }
 
+/**
+ * Query embeddings from the operator's own embedding model (see embedder.ts): asynchronous,
+ * so the request path never waits for them.
+ */
+export interface TopicSource {
+  /** True while the operator's model answers; false while the built-in lexical embedding stands in. */
+  readonly up: boolean;
+  /** The query's embedding when already known; otherwise queues the text, calls `ready` later, and returns null. */
+  embed(text: string, key: number, ready: (e: Int8Array) => void): Int8Array | null;
+}
+
 /** A principal's (or cluster's) risk and why, as persisted and shown to operators. */
 export interface RiskRecord {
   principal: string;
   tenant: string | null;
-  /** Current effective risk: the larger of the principal's own and its cluster's. */
+  /** Current effective risk: the larger of the principal's own and what it takes on from its cluster (see inheritance). */
   risk: number;
   /** The principal's own risk, from its own traffic only (absent in records of older versions). */
   own?: number;
@@ -59,7 +70,10 @@ export interface RiskRecord {
   updatedAt: string;
 }
 
-/** Emitted once when a principal becomes flagged (and again after an operator clears it). */
+/**
+ * Emitted once when a principal becomes flagged (and again after an operator clears it), and
+ * once when a cluster does (with the record of the member whose request tipped it).
+ */
 export interface FlagEvent {
   record: RiskRecord;
   viaCluster: boolean;
@@ -72,6 +86,8 @@ interface Actor {
   tenant: string | null;
   risk: number;
   peak: number;
+  /** Highest own risk (without the cluster's). */
+  ownPeak: number;
   peakFired: string[];
   flagged: boolean;
   flaggedAt: number | null;
@@ -86,19 +102,30 @@ interface Cluster {
   pace: Pace;
   scores: Scores;
   risk: number;
+  flagged: boolean;
   /** Member requests since the cluster was last scored. */
   since: number;
 }
 
 const MAX_EXAMPLES = 3;
 const REFERENCE_MAX_RISK = 0.3;
-/** Own risk from which an account may be linked to others (see ClusterIndex.observe). */
+/** Own risk (now, not at some past peak) from which an account may be linked to others (see ClusterIndex.observe). */
 const SUSPECT_RISK = 0.25;
-/** A cluster is re-scored from its members' windows every this many member requests (and on every merge). */
+/** A cluster is re-scored from its members' windows every this many member requests (and after every merge). */
 const CLUSTER_RESCORE = 8;
 
+/**
+ * How much of its cluster's risk a member takes on: none below SUSPECT_RISK of its own, all of
+ * it from the flag threshold. The cluster is flagged (and alerted) as one actor whatever its
+ * members' own risks; acting on a member also needs some evidence of that member's own, so an
+ * honest account that happens to share a few templates with a ring is not throttled for it.
+ */
+export function inheritance(own: number, flag: number): number {
+  return flag <= SUSPECT_RISK ? 1 : Math.max(0, Math.min(1, (own - SUSPECT_RISK) / (flag - SUSPECT_RISK)));
+}
+
 function newActor(tenant: string | null): Actor {
-  return { w: new ActorWindow(), pace: new Pace(), scores: new Scores(), tenant, risk: 0, peak: 0, peakFired: [], flagged: false, flaggedAt: null, firstFlaggedAt: null, examples: [], lastSeen: 0, restored: null };
+  return { w: new ActorWindow(), pace: new Pace(), scores: new Scores(), tenant, risk: 0, peak: 0, ownPeak: 0, peakFired: [], flagged: false, flaggedAt: null, firstFlaggedAt: null, examples: [], lastSeen: 0, restored: null };
 }
 
 /** How much a request looks like logit probing, in [0, 1]. */
@@ -128,7 +155,16 @@ export class DetectEngine {
   private readonly emb = new Int8Array(EMBED_DIM);
   private readonly phi = new Float64Array(RFF_DIM);
   private readonly ctx: SignalContext;
-  private readonly isSuspect = (p: string) => (this.actors.get(p)?.peak ?? 0) >= SUSPECT_RISK;
+  /** The embedding space in use: 0 the lexical embedding, 1 the operator's model (via topicSource). */
+  private topicSpace = 0;
+  /** The operator's embedding model, when configured. */
+  topicSource: TopicSource | null = null;
+
+  /** Which embedding the topic signal uses now. */
+  get topicEmbedding(): 'operator model' | 'lexical' {
+    return this.topicSpace === 1 ? 'operator model' : 'lexical';
+  }
+  private readonly isSuspect = (p: string) => (this.actors.get(p)?.risk ?? 0) >= SUSPECT_RISK;
   /** Called when a principal becomes flagged. */
   onFlag: ((e: FlagEvent) => void) | null = null;
 
@@ -137,11 +173,11 @@ export class DetectEngine {
     private readonly model: SignatureModel,
   ) {
     this.allowed = new Set(config.allow);
-    this.ctx = { tuning: config.signals, reference: this.reference, tenantHourly: 0 };
+    this.ctx = { tuning: config.signals, reference: this.reference, tenantHourly: 0, topicSpace: 0 };
     this.index.onMerge = (keep, drop, keepMembers, dropMembers) => {
       // The merged cluster's pace starts from both sides' excess (a side without cluster
       // state is its members' own); it is scored on its next member request.
-      const c: Cluster = { pace: new Pace(), scores: new Scores(), risk: 0, since: CLUSTER_RESCORE };
+      const c: Cluster = { pace: new Pace(), scores: new Scores(), risk: 0, flagged: false, since: CLUSTER_RESCORE };
       for (const [root, members] of [[keep, keepMembers], [drop, dropMembers]] as const) {
         const side = this.clusters.get(root);
         if (side) c.pace.absorb(side.pace);
@@ -169,13 +205,11 @@ export class DetectEngine {
     a.lastSeen = o.ts;
     if (o.tenant) a.tenant = o.tenant;
 
-    this.idf.add(f.terms, f.termLen);
-    const emb = external ?? lexicalEmbedding(f.terms, this.idf, this.emb, f.termLen);
-    const phi = fourierFeatures(emb, this.phi);
     const sig = scoreSignature(this.model, f.sigIdx, f.sigLen);
     const probe = probeWeight(params);
     const single = params.priorTurns === 0;
-    a.w.add(f, { ts: o.ts, signature: sig, probe, tokensIn: Math.ceil(f.chars / 4) }, emb, phi);
+    a.w.add(f, { ts: o.ts, signature: sig, probe, tokensIn: Math.ceil(f.chars / 4) });
+    const phi = this.topic(o.principal, a, text, f, external);
     a.pace.add(o.ts, single, this.config.signals.harvest);
     if (o.tokensOut) a.w.tokensOut += o.tokensOut;
     const last = (a.w.count - 1) % a.w.ts.length;
@@ -188,42 +222,83 @@ export class DetectEngine {
     this.ctx.tenantHourly = tenantHourly;
     computeScores(a.w, a.pace, this.ctx, a.scores);
     a.risk = a.scores.risk();
-    if (a.risk < REFERENCE_MAX_RISK) this.reference.add(phi);
+    if (phi && a.risk < REFERENCE_MAX_RISK) this.reference.add(phi);
     if (a.tenant && a.w.hoursSeen >= 24) this.tenants.set(a.tenant, tenantHourly + (a.w.baselineHourly - tenantHourly) * 0.02);
 
     // Cross-account: only accounts that already look somewhat like extraction can be linked,
     // so only theirs are indexed (most requests skip this), then the cluster is scored as one actor.
-    if (a.peak >= SUSPECT_RISK || a.risk >= SUSPECT_RISK) this.index.observe(o.principal, f, o.ip, this.isSuspect);
+    if (a.risk >= SUSPECT_RISK) this.index.observe(o.principal, f, o.ip, this.isSuspect);
     const root = this.index.root(o.principal);
     const c = this.index.size(root) > 1 ? this.clusterState(root) : null;
     if (c) {
       c.pace.add(o.ts, single, this.config.signals.harvest, this.index.size(root));
       if (++c.since >= CLUSTER_RESCORE) this.scoreCluster(root, c);
     }
-    const clusterRisk = c?.risk ?? 0;
-
-    const effective = Math.max(a.risk, clusterRisk);
+    const flag = this.config.thresholds.flag;
+    const inherited = (c?.risk ?? 0) * inheritance(a.risk, flag);
+    const effective = Math.max(a.risk, inherited);
     if (effective > a.peak) {
       a.peak = effective;
       a.peakFired = firedNames(a.scores);
-      if (clusterRisk > a.risk) a.peakFired.push(`cluster:${root}`);
+      if (inherited > a.risk) a.peakFired.push(`cluster:${root}`);
+    }
+    if (a.risk > a.ownPeak) {
+      // Keep the explanation complete: the signals of the own peak join those of the peak.
+      a.ownPeak = a.risk;
+      for (const n of firedNames(a.scores)) if (!a.peakFired.includes(n)) a.peakFired.push(n);
     }
     this.dirty.add(o.principal);
-    const becameFlagged = !a.flagged && effective >= this.config.thresholds.flag;
+    const becameFlagged = !a.flagged && effective >= flag;
     if (becameFlagged) {
       a.flagged = true;
       a.flaggedAt = o.ts;
       a.firstFlaggedAt = a.w.count;
     }
+    const clusterFlagged = c !== null && !c.flagged && c.risk >= flag;
+    if (c && clusterFlagged) c.flagged = true;
     this.evict();
-    if (becameFlagged) this.onFlag?.({ record: this.record(o.principal, a), viaCluster: clusterRisk > a.risk });
+    if (becameFlagged || clusterFlagged) this.onFlag?.({ record: this.record(o.principal, a), viaCluster: !becameFlagged || inherited > a.risk });
     return effective;
+  }
+
+  /**
+   * Places the query's topic: the caller's embedding, else the operator's model's (now when
+   * cached, else later through `ready`), else the lexical one. Embeddings of two spaces never
+   * mix: switching space starts the reference (and, lazily, every window's topic) afresh.
+   * Returns the random Fourier features when the topic was added now.
+   */
+  private topic(principal: string, a: Actor, text: string, f: QueryFeatures, external: Int8Array | null): Float64Array | null {
+    const space = external || this.topicSource?.up ? 1 : 0;
+    if (space !== this.topicSpace) {
+      this.topicSpace = space;
+      this.ctx.topicSpace = space;
+      this.reference.reset();
+    }
+    let emb = external;
+    if (!emb && space === 1) emb = this.topicSource!.embed(text, f.exactKey, (e) => this.lateTopic(principal, e));
+    else if (!emb) {
+      this.idf.add(f.terms, f.termLen);
+      emb = lexicalEmbedding(f.terms, this.idf, this.emb, f.termLen);
+    }
+    if (!emb) return null;
+    const phi = fourierFeatures(emb, this.phi);
+    a.w.addTopic(emb, phi, space);
+    return phi;
+  }
+
+  /** An embedding from the operator's model arrived after its request was observed. */
+  private lateTopic(principal: string, e: Int8Array): void {
+    const a = this.actors.get(principal);
+    if (!a || this.topicSpace !== 1) return;
+    const phi = fourierFeatures(e, this.phi);
+    a.w.addTopic(e, phi, 1);
+    if (a.risk < REFERENCE_MAX_RISK) this.reference.add(phi);
   }
 
   private clusterState(root: string): Cluster {
     let c = this.clusters.get(root);
     if (!c) {
-      c = { pace: new Pace(), scores: new Scores(), risk: 0, since: CLUSTER_RESCORE };
+      c = { pace: new Pace(), scores: new Scores(), risk: 0, flagged: false, since: CLUSTER_RESCORE };
       for (const m of this.index.members(root)) c.pace.absorb(this.actors.get(m)?.pace);
       this.clusters.set(root, c);
     }
@@ -247,7 +322,7 @@ export class DetectEngine {
     if (!a) return 0;
     const root = this.index.root(principal);
     const c = this.index.size(root) > 1 ? this.clusters.get(root) : undefined;
-    return Math.max(a.risk, c?.risk ?? 0);
+    return Math.max(a.risk, (c?.risk ?? 0) * inheritance(a.risk, this.config.thresholds.flag));
   }
 
   /** A principal's own risk, from its own traffic only (0 when unknown). */
@@ -267,11 +342,14 @@ export class DetectEngine {
     const cluster = this.clusterOf(principal);
     this.ctx.tenantHourly = a.tenant ? (this.tenants.get(a.tenant) ?? 0) : 0;
     const own = a.w.count === 0 && a.restored ? a.restored : explain(a.scores, a.w, a.pace, this.ctx);
-    const signals = cluster && cluster.risk > a.risk ? [...own, { name: 'cluster' as const, value: cluster.size, score: cluster.risk, detail: `scored with ${cluster.size - 1} linked accounts as ${cluster.id}: ${cluster.fired.join(', ') || 'no single signal'}` }] : own;
+    const inherited = (cluster?.risk ?? 0) * inheritance(a.risk, this.config.thresholds.flag);
+    const signals = cluster
+      ? [...own, { name: 'cluster' as const, value: cluster.size, score: Math.round(inherited * 1000) / 1000, detail: `linked with ${cluster.size - 1} accounts as ${cluster.id}, scored as one actor: risk ${cluster.risk} (${cluster.fired.join(', ') || 'no single signal'})` }]
+      : own;
     return {
       principal,
       tenant: a.tenant,
-      risk: Math.max(a.risk, cluster?.risk ?? 0),
+      risk: Math.max(a.risk, inherited),
       own: a.risk,
       peak: a.peak,
       flagged: a.flagged,

@@ -33,7 +33,7 @@ export function pooledTemplateShare(windows: readonly ActorWindow[]): number {
       if (run > best) best = run;
     }
   }
-  return best / total;
+  return best >= 2 ? best / total : 0;
 }
 
 /** Scores the union of the members' windows and the cluster's pace into `out`; returns the risk. */

@@ -45,6 +45,12 @@ export class BenignReference {
     for (let k = 0; k < RFF_DIM; k++) this.mean[k] = this.mean[k]! + a * (phi[k]! - this.mean[k]!);
   }
 
+  /** Starts afresh (the embedding space changed). */
+  reset(): void {
+    this.mean.fill(0);
+    this.count = 0;
+  }
+
   get ready(): boolean {
     return this.count >= REFERENCE_MIN;
   }

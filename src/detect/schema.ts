@@ -69,6 +69,27 @@ export const detectSchema = z.strictObject({
     .prefault({}),
   /** Principals never scored or acted on (known batch integrations). More can be added at run time. */
   allow: z.array(z.string().min(1)).default([]),
+  /**
+   * The operator's OpenAI-compatible embedding model for the topic signal, used off the request
+   * path (batched, cached, bounded). While it is unreachable the built-in lexical embedding stands in.
+   */
+  embeddings: z
+    .strictObject({
+      /** Base URL including the `/v1` prefix; Moat POSTs to `<baseURL>/embeddings`. */
+      baseURL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL such as http://127.0.0.1:8001/v1' }),
+      model: z.string().min(1),
+      apiKey: z.string().min(1).optional(),
+      timeoutMs: z.number().int().positive().default(5_000),
+      /** Texts per upstream request, and texts waiting at most (beyond that, queries go without a topic update). */
+      batchSize: z.number().int().min(1).max(2048).default(64),
+      maxQueue: z.number().int().positive().default(2_000),
+      /** Embeddings kept in memory, by normalised text. */
+      cacheSize: z.number().int().nonnegative().default(20_000),
+      /** Failures in a row after which the upstream counts as down, and how long until it is tried again. */
+      failures: z.number().int().positive().default(3),
+      retryMs: z.number().int().positive().default(30_000),
+    })
+    .optional(),
   /** Signature model file (JSON); default: the model shipped with Moat. */
   modelFile: z.string().min(1).optional(),
   /** How often risk state is written to `<dataDir>/detect.db`. */
@@ -81,6 +102,7 @@ export const detectSchema = z.strictObject({
 export type DetectConfig = z.output<typeof detectSchema>;
 export type SignalTuning = z.output<typeof signalTuningSchema>;
 export type HarvestTuning = SignalTuning['harvest'];
+export type EmbeddingsConfig = NonNullable<DetectConfig['embeddings']>;
 
 /** The defaults, as replay and evaluation use them. */
 export function defaultDetectConfig(): DetectConfig {

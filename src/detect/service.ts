@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { Alerter } from './alert.js';
+import { Embedder } from './embedder.js';
 import { DetectEngine, type RiskRecord } from './engine.js';
 import { loadSignatureModel } from './model-file.js';
 import type { DetectConfig } from './schema.js';
@@ -13,6 +14,8 @@ export class DetectService {
   readonly engine: DetectEngine;
   readonly store: DetectStore;
   readonly alerter: Alerter;
+  /** The operator's embedding model for the topic signal, when configured. */
+  readonly embedder: Embedder | null;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -24,6 +27,8 @@ export class DetectService {
     this.store = new DetectStore(dataDir);
     this.alerter = new Alerter(cfg.alert, log);
     this.engine.onFlag = (e) => this.alerter.notify(e);
+    this.embedder = cfg.embeddings ? new Embedder(cfg.embeddings, log) : null;
+    this.engine.topicSource = this.embedder;
     for (const a of this.store.allowed()) this.engine.allowed.add(a.principal);
     this.store.takeClears();
     // Flags survive a restart, so enforcement does too; windows refill from new traffic.
@@ -76,6 +81,7 @@ export class DetectService {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.embedder?.close();
     this.sync();
     await this.alerter.drain();
     this.store.close();

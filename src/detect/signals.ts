@@ -51,12 +51,15 @@ export function ramp(v: number, t: { lo: number; hi: number }): number {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+const clamp01 = (x: number) => Math.max(0, Math.min(1, x));
 
 export interface SignalContext {
   tuning: SignalTuning;
   reference: BenignReference | null;
   /** Typical hourly requests of a principal in the same tenant (0 when unknown). */
   tenantHourly: number;
+  /** The embedding space the reference is in (see ActorWindow.addTopic). */
+  topicSpace: number;
 }
 
 /** Per-signal values and scores of one actor; a value of NaN means "not measured yet". */
@@ -74,10 +77,15 @@ export class Scores {
     this.score.fill(0);
   }
 
-  /** Combined risk: independent evidence, 1 - Π(1 - score). */
+  /**
+   * Combined risk: 1 - Π(1 - score) over independent evidence. Near-duplicates, templates and
+   * enumeration all measure one thing (queries that repeat a pattern), so that family counts
+   * once, by its strongest member: a person who asks three similar questions in a row must
+   * not look three times as suspicious.
+   */
   risk(): number {
-    let keep = 1;
-    for (let i = 0; i < N_SIGNALS; i++) keep *= 1 - Math.max(0, Math.min(1, this.score[i]!));
+    let keep = 1 - clamp01(Math.max(this.score[DUP]!, this.score[TEMPLATE]!, this.score[ENUM]!));
+    for (let i = 0; i < N_SIGNALS; i++) if (i !== DUP && i !== TEMPLATE && i !== ENUM) keep *= 1 - clamp01(this.score[i]!);
     return Math.round((1 - keep) * 1000) / 1000;
   }
 }
@@ -132,9 +140,9 @@ export function computeScores(w: ActorWindow, pace: Pace, c: SignalContext, out:
   if (w.distinct2 >= 0) out.set(DIVERSITY, w.distinct2, SUPPORTING_CAP * ramp(w.distinct2, c.tuning.diversity));
   const v = volume(w, c.tenantHourly);
   out.set(VOLUME, v.ratio, SUPPORTING_CAP * ramp(v.ratio, c.tuning.volume) * v.machine);
-  if (c.reference?.ready && w.count >= 32) {
+  if (c.reference?.ready && w.topicCount >= 32 && w.topicSpace === c.topicSpace) {
     const mmd = c.reference.mmd2(w.rffSum, w.ewWeight, w.topicN);
-    out.set(TOPIC, mmd, SUPPORTING_CAP * ramp(mmd, c.tuning.topic) * Math.min(1, w.count / 48));
+    out.set(TOPIC, mmd, SUPPORTING_CAP * ramp(mmd, c.tuning.topic) * Math.min(1, w.topicCount / 48));
   }
   scoreHarvest(pace, c.tuning, out);
 }
@@ -168,7 +176,7 @@ export function explain(s: Scores, w: ActorWindow, pace: Pace, c: SignalContext)
       const v = volume(w, c.tenantHourly);
       sig.detail = `${w.hourCount} requests this hour, ${v.day} in 24 h; usual hourly: own ${round(v.own)}, tenant ${round(v.tenant)}; ${w.activeHours} active hours of 24`;
     } else if (i === TOPIC) {
-      sig.detail = `topic concentration ${round(concentration(w))}`;
+      sig.detail = `topic concentration ${round(concentration(w))}; ${c.topicSpace === 1 ? "the operator's embedding model" : 'lexical embedding'}`;
     } else if (i === HARVEST) {
       sig.detail = pace.describe(c.tuning.harvest);
     }
@@ -185,24 +193,9 @@ export function concentration(w: ActorWindow): number {
   return s;
 }
 
-/** Combines signal scores as independent evidence: 1 - Π(1 - score). */
-export function combine(signals: readonly Signal[]): number {
-  let keep = 1;
-  for (const s of signals) keep *= 1 - Math.max(0, Math.min(1, s.score));
-  return round(1 - keep);
-}
-
 /** The names of the signals that fired in a Scores, strongest first. */
 export function firedNames(s: Scores): SignalName[] {
   const hit: number[] = [];
   for (let i = 0; i < N_SIGNALS; i++) if (s.score[i]! >= FIRES * (SUPPORTING.has(SIGNAL_NAMES[i]!) ? SUPPORTING_CAP : 1)) hit.push(i);
   return hit.sort((a, b) => s.score[b]! - s.score[a]!).map((i) => SIGNAL_NAMES[i]!);
-}
-
-/** The names of the signals that fired, strongest first. */
-export function fired(signals: readonly Signal[]): SignalName[] {
-  return signals
-    .filter((s) => s.score >= FIRES * (SUPPORTING.has(s.name) ? SUPPORTING_CAP : 1))
-    .sort((a, b) => b.score - a.score)
-    .map((s) => s.name);
 }

@@ -68,6 +68,9 @@ export class ActorWindow {
   /** The same weights' sum and sum of squares, for the effective sample size. */
   ewWeight = 0;
   ewWeight2 = 0;
+  /** Queries behind the topic sums, and the embedding space they are in. */
+  topicCount = 0;
+  topicSpace = 0;
 
   /** Diversity: a linear-counting bitmap of bigrams for the current epoch, and the last finished epoch's ratio. */
   private readonly sketch = new Uint8Array(SKETCH_BITS / 8);
@@ -98,8 +101,8 @@ export class ActorWindow {
     return Math.min(this.count, WINDOW);
   }
 
-  /** Adds one query: `emb` is its unit embedding (int8 scale 127), `rff` its random Fourier features. */
-  add(f: QueryFeatures, q: QueryScalars, emb: Int8Array, rff: Float64Array): void {
+  /** Adds one query's text features (its topic comes apart: see addTopic). */
+  add(f: QueryFeatures, q: QueryScalars): void {
     this.tick(q.ts);
     const i = this.slot;
     const n = this.size;
@@ -149,14 +152,30 @@ export class ActorWindow {
     this.dupSum += dup;
     this.enumSum += enumr;
 
+    this.tokensIn += q.tokensIn;
+    this.addDiversity(f.bigrams, f.bigramLen);
+    this.count++;
+  }
+
+  /**
+   * Adds one query's topic: `emb` is its unit embedding (int8 scale 127), `rff` its random
+   * Fourier features. `space` names the embedding space; sums from another space are dropped
+   * first (the engine switches spaces when the operator's embedding model goes down or comes back).
+   */
+  addTopic(emb: Int8Array, rff: Float64Array, space = 0): void {
+    if (space !== this.topicSpace) {
+      this.embSum.fill(0);
+      this.rffSum.fill(0);
+      this.ewWeight = 0;
+      this.ewWeight2 = 0;
+      this.topicSpace = space;
+    }
     const keep = 1 - TOPIC_ALPHA;
     for (let d = 0; d < EMBED_DIM; d++) this.embSum[d] = this.embSum[d]! * keep + emb[d]! / 127;
     for (let d = 0; d < RFF_DIM; d++) this.rffSum[d] = this.rffSum[d]! * keep + rff[d]!;
     this.ewWeight = this.ewWeight * keep + 1;
     this.ewWeight2 = this.ewWeight2 * keep * keep + 1;
-    this.tokensIn += q.tokensIn;
-    this.addDiversity(f.bigrams, f.bigramLen);
-    this.count++;
+    this.topicCount++;
   }
 
   /** The effective number of queries behind the topic sums (Kish). */
@@ -275,7 +294,8 @@ export class ActorWindow {
         }
       }
     }
-    return { share: n > 0 ? best / n : 0, kind };
+    // A key seen once is not a template yet.
+    return best >= 2 ? { share: best / n, kind } : { share: 0, kind: null };
   }
 
   /** Share of the window whose template key of this kind equals `key` (0 for no key). */
