@@ -1,7 +1,7 @@
 // Moat with its whole pipeline and a chosen quota store, for the identity/limits benchmark.
 // Usage: node moat-limits.js UPSTREAM_BASE_URL STORE PROFILE [REDIS_URL]
 //   STORE: memory | redis     PROFILE: rpm (one bucket) | full (rpm, tpm, tpd, concurrency for principal and tenant)
-// Prints {"url","key"}. Limits are high enough never to refuse; every bucket is still taken and settled.
+// Prints {"url","key","pid"}. Limits are high enough never to refuse; every bucket is still taken and settled.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,5 +26,5 @@ const gw = await createGateway(config);
 const url = await gw.listen();
 const limits = profile === 'full' ? { rpm: big, tpm: big, tpd: big, concurrency: 100_000 } : { rpm: big };
 const { key } = await gw.keys.create({ principal: 'bench', tenant: 'bench', limits });
-process.stdout.write(JSON.stringify({ url, key, dataDir }) + '\n');
+process.stdout.write(JSON.stringify({ url, key, dataDir, pid: process.pid }) + '\n');
 process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));

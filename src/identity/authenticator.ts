@@ -12,7 +12,7 @@ import { MoatError } from '../errors.js';
 import type { ApiKeys } from './api-keys.js';
 import { keyPrefixOf, type AuthThrottle } from './auth-throttle.js';
 import { presentedCredential } from './credentials.js';
-import { KEY_PREFIX } from './api-key.js';
+import { KEY_PREFIX, isWellFormedKey } from './api-key.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt.js';
 import type { Identity, KeyScope } from './types.js';
 
@@ -44,12 +44,13 @@ export class Authenticator {
   }
 
   private async apiKey(key: string, sourceIp: string, scope: KeyScope): Promise<Identity> {
+    if (!isWellFormedKey(key)) return this.refuse(sourceIp, null, new MoatError('MALFORMED_KEY'));
     const hash = this.keys.hash(key);
-    if (!this.throttle || this.throttle.isKnownGood(hash)) return this.keys.verify(key, scope, hash);
+    if (!this.throttle || this.throttle.isKnownGood(hash)) return this.keys.verifyHash(hash, scope);
     const prefix = keyPrefixOf(key);
     await this.throttle.check(sourceIp, prefix);
     try {
-      const id = await this.keys.verify(key, scope, hash);
+      const id = await this.keys.verifyHash(hash, scope);
       this.throttle.markGood(hash);
       return id;
     } catch (e) {

@@ -178,7 +178,7 @@ export class JwtVerifier {
     if (!known && issuer.requireKnownPrincipal) throw new MoatError('UNKNOWN_PRINCIPAL');
     const tenantName = known?.principal.tenant ?? claims.tenant ?? issuer.defaultTenant;
     const tenant = known ? known.tenant : await this.store.getTenant(tenantName);
-    return {
+    return Object.freeze({
       principal: claims.principal,
       tenant: tenantName,
       roles: [...new Set([...(known?.principal.roles ?? []), ...claims.roles])],
@@ -186,7 +186,7 @@ export class JwtVerifier {
       via: 'jwt',
       limits: known?.principal.limits ?? {},
       tenantLimits: tenant?.limits ?? {},
-    };
+    });
   }
 
   private async principal(name: string): Promise<PrincipalLookup | null> {

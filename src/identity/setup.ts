@@ -52,7 +52,7 @@ export async function openIdentityDomain(config: MoatConfig, dataDir: string, d:
   const jwt = config.identity.jwt ? new JwtVerifier(config.identity.jwt, store, config.identity.cacheTtlMs) : null;
   // Failed-authentication buckets live in the limits store, so they hold across replicas.
   const auth = new Authenticator(keys, jwt, new AuthThrottle(d.limits.quotas, config.identity.authThrottle));
-  const admin = new IdentityAdmin(store, keys, roles);
+  const admin = new IdentityAdmin(store, keys, roles, () => auth.invalidate());
   const lastUsed = setInterval(() => {
     keys.flushLastUsed().catch((err: unknown) => d.log.warn({ err }, 'could not record key last-used times'));
   }, 5_000);
