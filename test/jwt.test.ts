@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from './helpers/admin.js';
+import { gatewayRecords } from './helpers/audit.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { sign, startJwks, testKey, unsigned, type TestKey } from './helpers/jwt.js';
 
@@ -54,9 +55,8 @@ describe('valid tokens', () => {
   it('a token from a JWKS issuer works with the openai client; claims map to principal, tenant and roles', async () => {
     const r = await chat(await user({ sub: 'jo' }));
     expect(r.choices[0]!.message.content).toBeTruthy();
-    t.gw.auditSink.flush();
-    const last = t.gw.auditSink.db.prepare("SELECT data FROM audit_log WHERE kind = 'request' ORDER BY seq DESC LIMIT 1").get() as { data: string };
-    expect(JSON.parse(last.data)).toMatchObject({ principal: 'jo', tenant: 'acme', keyId: null, status: 200 });
+    const last = gatewayRecords(t).filter((r) => r.kind === 'request').at(-1);
+    expect(last).toMatchObject({ principal: 'jo', tenant: 'acme', keyId: null, status: 200 });
     expect(jwks.fetches()).toBe(1);
     await chat(await user({ sub: 'jo' }));
     expect(jwks.fetches()).toBe(1); // keys are cached
