@@ -44,7 +44,9 @@ export class SqliteAuditStore implements AuditStore {
 
   /** Appends inside an open transaction. */
   private appendLocked(records: readonly AuditRecord[], seal: SealPolicy, force: boolean): void {
-    const h = this.head.get();
+    // After retention removed every record, the chain continues from the anchoring checkpoint.
+    const last = this.lastCp.get();
+    const h = this.head.get() ?? last;
     const rows = linkRecords(h, records.map((r) => JSON.stringify(r)));
     for (let i = 0; i < rows.length; i++) {
       const r = records[i]!;
@@ -53,7 +55,6 @@ export class SqliteAuditStore implements AuditStore {
     }
     const top = rows.at(-1) ?? (h ? { seq: h.seq, hash: h.hash } : null);
     if (!top) return;
-    const last = this.lastCp.get();
     if (!sealDue(top.seq, last, seal, force)) return;
     const cp = seal.signer.sign({ seq: top.seq, hash: top.hash, prev: last ? checkpointDigest(last) : '0'.repeat(64) });
     this.insertCp.run(cp.seq, cp.hash, cp.ts, cp.prev, cp.keyId, cp.signature);
