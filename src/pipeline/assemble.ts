@@ -2,7 +2,7 @@
  * The request path, in one place. Each line is one stage with one job; open its file to read it.
  *
  *   parse JSON (server/inference.ts)
- *   -> authenticate -> validate -> authorize -> admit -> request policy -> forward
+ *   -> authenticate -> validate -> authorize -> admit -> request policy -> settle -> forward
  *   -> response policy -> audit
  */
 import type { Logger } from 'pino';
@@ -14,7 +14,8 @@ import type { ApiKeys } from '../identity/api-keys.js';
 import { authenticate } from '../identity/authenticate.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import { authorize } from '../identity/authorize.js';
-import { admit, type LimitDefaults } from '../limits/admit.js';
+import { admit, type AdmitDeps } from '../limits/admit.js';
+import { settle } from '../limits/settle.js';
 import type { QuotaStore } from '../limits/store.js';
 import { validate } from '../openai/validate.js';
 import type { PolicySet } from '../policy/config.js';
@@ -32,8 +33,9 @@ export interface PipelineDeps {
   models: ModelRegistry;
   /** The effective role table (built-in, moat.yaml, stored); consult it with `can()`. */
   roles: RoleTable;
+  /** Where limit buckets live (memory or Redis); generic, so other domains may keep buckets there too. */
   quotas: QuotaStore;
-  limits: LimitDefaults;
+  limits: Pick<AdmitDeps, 'plan' | 'maxTokens' | 'tokenizer'>;
   policies: PolicySet;
   /** Per-tenant embedding rotations; null when no policy rotates embeddings. */
   rotations: TenantRotations | null;
@@ -48,8 +50,9 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       authenticate(d.auth), // who is calling (API key or JWT)
       validate(), // is the body a well-typed OpenAI request
       authorize(d.models, d.roles), // may they use this model
-      admit(d.quotas, d.limits, d.auditSink), // within their limits, and can we record it
+      admit({ store: d.quotas, ...d.limits, outputCap: (ctx) => d.policies.resolve(ctx.identity!.roles, ctx.model!.name).maxTokens ?? Infinity, backpressure: d.auditSink }), // within their limits (tokens reserved), and can we record it
       requestPolicy(d.policies, d.roles), // strip or refuse what leaks the model
+      settle(d.quotas, d.log), // hold the upstream to the reserved output; at the end, settle to real usage
       forward(), // call the upstream with Moat's own serialization
       responsePolicy(d.rotations), // scrub logprobs and internals, harden embeddings
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
