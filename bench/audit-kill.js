@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { SqliteAuditStore } from '../dist/audit/sqlite-sink.js';
 import { trustedKeys } from '../dist/audit/signing-key.js';

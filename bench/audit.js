@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
 import { pino } from 'pino';
 import { loadSigner } from '../dist/audit/signing-key.js';
 import { SqliteAuditSink } from '../dist/audit/sqlite-sink.js';
