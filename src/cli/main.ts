@@ -8,7 +8,9 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPrincipals } from './commands/principals.js';
+import { registerProbe } from './commands/probe.js';
 import { registerRoles } from './commands/roles.js';
+import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { registerTenants } from './commands/tenants.js';
 import { CliError } from './common.js';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerRoles(program);
   registerConfig(program);
   registerAudit(program);
+  registerScan(program);
+  registerProbe(program);
   return program;
 }
 
