@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { SqliteAuditStore } from '../dist/audit/sqlite-sink.js';
+import { SqliteAuditStore } from '../dist/audit/sqlite-store.js';
 import { trustedKeys } from '../dist/audit/signing-key.js';
 import { verifyLog } from '../dist/audit/verify.js';
 import { startServer } from './lib/harness.js';

@@ -1,6 +1,6 @@
 // Moat in front of UPSTREAM_BASE_URL with its audit log on (the configured SQLite sink) or off
 // (a sink that keeps nothing), for the audit-overhead benchmark.
-// Usage: node moat-audit.js UPSTREAM_BASE_URL on|off [DATA_DIR]. Prints {"url","key","dataDir"}.
+// Usage: node moat-audit.js UPSTREAM_BASE_URL on|off [DATA_DIR]. Prints {"url","key","dataDir","pid"}.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,5 +19,5 @@ const nullSink = { append() {}, accepting: () => true, queued: () => 0, flush() 
 const gw = await createGateway(config, mode === 'off' ? { auditSink: nullSink } : {});
 const url = await gw.listen();
 const { key } = await gw.keys.create({ principal: 'bench', tenant: 'bench', limits: { rpm: 0 } });
-process.stdout.write(JSON.stringify({ url, key, dataDir }) + '\n');
+process.stdout.write(JSON.stringify({ url, key, dataDir, pid: process.pid }) + '\n');
 process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));
