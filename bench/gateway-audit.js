@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { median, startServer, throughput } from './lib/harness.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const ROUNDS = Number(process.env.MOAT_BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.MOAT_BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.MOAT_BENCH_ROUNDS ?? 10);
+const SECONDS = Number(process.env.MOAT_BENCH_SECONDS ?? 3);
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Describe the castle and its moat in one sentence.' }], max_tokens: 32 });
 
 const upstream = await startServer(here('./servers/static-upstream.js'));
