@@ -40,7 +40,7 @@ const settled = () => sleep(30);
 beforeAll(async () => {
   up = await startScriptedUpstream(() => undefined);
   answer();
-  t = await startTestGateway({ upstreamURL: up.baseURL, rpm: 10_000, config: { limits: { maxTokens: { default: 100, cap: 200 } } } });
+  t = await startTestGateway({ upstreamURL: up.baseURL, rpm: 10_000, config: { limits: { maxTokens: { default: 100 } }, policy: { maxTokens: 200 } } });
 });
 afterAll(async () => {
   await t.close();
@@ -116,9 +116,11 @@ describe('token limits', () => {
     expect(lastSent().max_tokens).toBe(100);
     await chat(key, { max_completion_tokens: 5000 });
     expect(lastSent().max_completion_tokens).toBe(200);
-    // Without a token limit the request is forwarded as the client sent it.
+    // Without a token limit only the request policy's cap applies.
+    await chat(t.key, { max_tokens: 150 });
+    expect(lastSent().max_tokens).toBe(150);
     await chat(t.key, { max_tokens: 5000 });
-    expect(lastSent().max_tokens).toBe(5000);
+    expect(lastSent().max_tokens).toBe(200);
   });
 });
 

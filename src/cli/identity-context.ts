@@ -7,7 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { adminRecord } from '../audit/admin-record.js';
-import { SqliteAuditSink } from '../audit/sqlite-sink.js';
+import { auditSchema } from '../audit/config.js';
+import { openAuditSink } from '../audit/open.js';
+import type { AuditSink } from '../audit/sink.js';
 import { ensureDataDir } from '../config/data-dir.js';
 import { MoatError } from '../errors.js';
 import { IdentityAdmin } from '../identity/admin.js';
@@ -29,7 +31,7 @@ export interface IdentityContext {
   keys: ApiKeys;
   dataDir: string;
   close: () => Promise<void>;
-  audit: SqliteAuditSink;
+  audit: AuditSink;
 }
 
 export async function openIdentity(opts: IdentityOptions): Promise<IdentityContext> {
@@ -41,7 +43,7 @@ export async function openIdentity(opts: IdentityOptions): Promise<IdentityConte
   const roles = new RoleRegistry(cfg?.roles ?? {}, store);
   await roles.refresh();
   // Log lines go to stderr so that --json output stays clean.
-  const audit = new SqliteAuditSink(dataDir, { flushMs: 60_000, maxQueue: 1_000, log: createLogger('warn', process.stderr) });
+  const audit = openAuditSink({ dataDir, audit: { ...(cfg?.audit ?? auditSchema.parse({})), flushMs: 60_000, maxQueue: 1_000 } }, createLogger('warn', process.stderr));
   return {
     admin: new IdentityAdmin(store, keys, roles),
     keys,

@@ -3,11 +3,14 @@
  * itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPrincipals } from './commands/principals.js';
+import { registerProbe } from './commands/probe.js';
 import { registerRoles } from './commands/roles.js';
+import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { registerTenants } from './commands/tenants.js';
 import { registerWatermark } from './commands/watermark.js';
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerRoles(program);
   registerConfig(program);
+  registerAudit(program);
+  registerScan(program);
+  registerProbe(program);
   registerWatermark(program);
   return program;
 }

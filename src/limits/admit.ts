@@ -51,7 +51,9 @@ export interface Backpressure {
 export interface AdmitDeps {
   store: QuotaStore;
   plan: LimitPlan;
-  maxTokens: { default: number; cap: number };
+  maxTokens: { default: number };
+  /** The largest output a caller may ask for on this request (the request policy's cap). */
+  outputCap: (ctx: RequestContext) => number;
   backpressure: Backpressure;
   /** Resolves to the tokenizer; only awaited when a token limit applies. */
   tokenizer: () => Promise<CountTokens>;
@@ -70,7 +72,7 @@ export function admit(d: AdmitDeps): Stage {
       let tokens: number | null = null;
       let budget: OutputBudget | null = null;
       if (needsTokens(lim)) {
-        budget = outputBudget(ctx.route, ctx.body, d.maxTokens);
+        budget = outputBudget(ctx.route, ctx.body, { default: d.maxTokens.default, cap: d.outputCap(ctx) });
         tokens = countPromptTokens(ctx.route, ctx.body, await d.tokenizer()) + (budget ? budget.perChoice * budget.choices : 0);
       }
       const specs = planBuckets(d.plan, id, lim, tokens);

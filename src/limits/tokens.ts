@@ -1,6 +1,6 @@
 /**
  * Token reservation before forwarding: the prompt counted with a real BPE tokenizer, plus the
- * output budget (max_tokens, lowered to the configured cap, times the number of choices).
+ * output budget (max_tokens, lowered to the request policy's cap, times the number of choices).
  * The tokenizer rarely equals the upstream model's own, so the reservation is settled to the
  * upstream's reported usage afterwards (see settle.ts); counting only has to be close.
  */

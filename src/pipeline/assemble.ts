@@ -18,9 +18,10 @@ import { admit, type AdmitDeps } from '../limits/admit.js';
 import { settle } from '../limits/settle.js';
 import type { QuotaStore } from '../limits/store.js';
 import { validate } from '../openai/validate.js';
+import type { PolicySet } from '../policy/config.js';
 import { requestPolicy } from '../policy/request-policy.js';
-import type { RequestRule } from '../policy/request-rules.js';
 import { responsePolicy } from '../policy/response-policy.js';
+import type { TenantRotations } from '../policy/rotation.js';
 import { forward } from '../upstream/forward.js';
 import { watermarkStage, type WatermarkDeps } from '../watermark/stage.js';
 import type { ModelRegistry } from '../upstream/registry.js';
@@ -36,7 +37,9 @@ export interface PipelineDeps {
   /** Where limit buckets live (memory or Redis); generic, so other domains may keep buckets there too. */
   quotas: QuotaStore;
   limits: Pick<AdmitDeps, 'plan' | 'maxTokens' | 'tokenizer'>;
-  requestRules: readonly RequestRule[];
+  policies: PolicySet;
+  /** Per-tenant embedding rotations; null when no policy rotates embeddings. */
+  rotations: TenantRotations | null;
   auditSink: AuditSink;
   promptMode: PromptMode;
   watermark: WatermarkDeps;
@@ -49,11 +52,11 @@ export function assemblePipeline(d: PipelineDeps): Pipeline {
       authenticate(d.auth), // who is calling (API key or JWT)
       validate(), // is the body a well-typed OpenAI request
       authorize(d.models, d.roles), // may they use this model
-      admit({ store: d.quotas, ...d.limits, backpressure: d.auditSink }), // within their limits (tokens reserved), and can we record it
-      requestPolicy(d.requestRules), // strip or refuse what leaks the model
+      admit({ store: d.quotas, ...d.limits, outputCap: (ctx) => d.policies.resolve(ctx.identity!.roles, ctx.model!.name).maxTokens ?? Infinity, backpressure: d.auditSink }), // within their limits (tokens reserved), and can we record it
+      requestPolicy(d.policies, d.roles), // strip or refuse what leaks the model
       settle(d.quotas, d.log), // hold the upstream to the reserved output; at the end, settle to real usage
       forward(), // call the upstream with Moat's own serialization
-      responsePolicy(), // scrub logprobs from answers and stream events
+      responsePolicy(d.rotations), // scrub logprobs and internals, harden embeddings
       watermarkStage(d.watermark), // mark the answer's words with the caller's key
       audit(d.auditSink, d.promptMode), // one hash-chained record per request
     ],

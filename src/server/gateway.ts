@@ -4,7 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SqliteAuditSink } from '../audit/sqlite-sink.js';
+import { openAuditSink } from '../audit/open.js';
+import type { AuditSink } from '../audit/sink.js';
+import { startRetention } from '../audit/retention.js';
 import { ensureDataDir } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
 import type { IdentityAdmin } from '../identity/admin.js';
@@ -15,7 +17,8 @@ import { openLimits } from '../limits/setup.js';
 import type { QuotaStore } from '../limits/store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
-import { defaultRequestRules } from '../policy/request-rules.js';
+import { PolicySet } from '../policy/config.js';
+import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
@@ -30,7 +33,7 @@ export interface Gateway {
   readonly roles: RoleRegistry;
   /** The bucket store of the limits (memory or Redis). */
   readonly quotas: QuotaStore;
-  readonly auditSink: SqliteAuditSink;
+  readonly auditSink: AuditSink;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8080/v1 */
@@ -43,11 +46,18 @@ export function keySecret(config: MoatConfig): Buffer {
   return keySecretOf(config.identity.keySecret, ensureDataDir(config.dataDir));
 }
 
-export async function createGateway(config: MoatConfig, opts: { log?: Logger; metricsDefaults?: boolean } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  log?: Logger;
+  metricsDefaults?: boolean;
+  /** Replaces the configured audit sink (benchmarks measure the gateway with and without one). */
+  auditSink?: AuditSink;
+}
+
+export async function createGateway(config: MoatConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.logging.level);
   const dataDir = ensureDataDir(config.dataDir);
   const models = new ModelRegistry(config.models);
-  const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
+  const auditSink = opts.auditSink ?? openAuditSink(config, log);
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
   const limits = await openLimits(config.limits, log, metrics.registry);
   const identity = await openIdentityDomain(config, dataDir, { log, hasModel: (m) => models.get(m) !== undefined, limits });
@@ -60,7 +70,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     roles,
     quotas: limits.quotas,
     limits: limits.admission,
-    requestRules: defaultRequestRules(),
+    policies: new PolicySet(config.policy),
+    rotations: rotationsFor(config),
     auditSink,
     promptMode: config.audit.prompt,
     watermark: watermarkDeps(config.watermark, dataDir),
@@ -86,6 +97,8 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     },
   });
 
+  const retention = opts.auditSink ? null : startRetention(config, auditSink, log);
+
   let closed = false;
   return {
     app,
@@ -106,6 +119,7 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     async close() {
       if (closed) return;
       closed = true;
+      retention?.stop();
       await app.close();
       await auditSink.close();
       await limits.close();
