@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDetect } from './commands/detect.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPrincipals } from './commands/principals.js';
 import { registerProbe } from './commands/probe.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerRoles(program);
   registerConfig(program);
+  registerDetect(program);
   registerAudit(program);
   registerScan(program);
   registerProbe(program);
