@@ -79,7 +79,7 @@ export function atLeast(s: Severity, threshold: Severity): boolean {
   return order[s] >= order[threshold];
 }
 
-const describe = (sites: readonly Site[]) => [...new Set(sites.map((s) => `${s.what} (line ${s.line})`))].slice(0, 3).join(', ');
+const describe = (sites: readonly Site[]) => [...new Set(sites.map((s) => `line ${s.line}: ${s.what}`))].slice(0, 3).join('; ');
 
 /** The findings for one route; none when the route runs no model. */
 export function evaluateRoute(r: RouteFacts): Finding[] {
@@ -96,8 +96,8 @@ export function evaluateRoute(r: RouteFacts): Finding[] {
   const limits = r.guards.filter((g) => g.kind === 'rate');
   const audit = r.guards.filter((g) => g.kind === 'audit');
 
-  if (auth.length === 0) add('unauthenticated-endpoint', r.line, `${route} calls the model (${model}) with no authentication dependency, middleware or check.`);
-  if (limits.length === 0) add('missing-rate-limit', r.line, `${route} calls the model (${model}) with no rate limit.`);
+  if (auth.length === 0) add('unauthenticated-endpoint', r.line, `${route} calls the model (${model}) and has no authentication dependency, middleware or check.`);
+  if (limits.length === 0) add('missing-rate-limit', r.line, `${route} calls the model (${model}) and has no rate limit.`);
   else if (!limits.some((l) => l.key === 'user') && limits.some((l) => l.key === 'ip')) {
     const ipLimits = limits.filter((l) => l.key === 'ip');
     add('ip-keyed-rate-limit', ipLimits[0]!.line, `${route} is rate-limited per client IP address: ${describe(ipLimits)}.`);

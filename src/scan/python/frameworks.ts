@@ -168,7 +168,7 @@ export async function pyFileModel(file: string, text: string): Promise<FileModel
     if (lim && ['limit', 'shared_limit'].includes(last)) {
       const kf = e.type === 'call' ? argsOf(e).keywords.get('key_func') : undefined;
       const key = kf ? classifyKey([...namesPy(kf), ...namesPy(ctx.defs.get(dotted(kf)))]) : lim.key;
-      return [{ kind: 'rate', key, line: dec.line, what: snip(dec) }];
+      return [{ kind: 'rate', key, line: dec.line, what: kf ? snip(dec) : `${snip(dec)} counted by ${lim.what} on line ${lim.line}` }];
     }
     if (lim && last === 'exempt') {
       exempt = true;
