@@ -135,6 +135,34 @@ async def chat(req: Req):
     expect(await rules('    prompt: str\n    max_tokens: int = 256')).toHaveLength(0);
   });
 
+  it('Flask add_url_rule and FastAPI add_api_route register routes with the view function\'s decorators and dependencies', async () => {
+    const flask = 'from flask import Flask, request\nfrom flask_login import login_required\napp = Flask(__name__)\n@login_required\ndef chat():\n    return {"text": llm.generate(request.json["prompt"])}\napp.add_url_rule("/chat", view_func=chat, methods=["POST"])\n';
+    const f = await scanSources({ 'a.py': flask });
+    expect(f.routes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /chat']);
+    expect(f.rules).not.toContain('POST /chat unauthenticated-endpoint');
+    expect(f.rules).toContain('POST /chat missing-rate-limit');
+    const fastapi = 'from fastapi import FastAPI, Depends\napp = FastAPI()\nasync def chat(prompt: str):\n    return {"text": llm.generate(prompt)}\napp.add_api_route("/chat", chat, methods=["POST"])\n';
+    expect((await scanSources({ 'b.py': fastapi })).rules).toContain('POST /chat unauthenticated-endpoint');
+  });
+
+  it('a file that does not parse is reported as skipped or read in part, never a crash', async () => {
+    const { scanDirectory } = await import('../../src/scan/scan.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-scan-'));
+    try {
+      writeFileSync(join(dir, 'broken.ts'), 'import express from "express";\nconst app = express(;\n');
+      writeFileSync(join(dir, 'broken.py'), 'def (:\n  pass\n');
+      writeFileSync(join(dir, 'ok.py'), 'from flask import Flask\napp = Flask(__name__)\n@app.post("/gen")\ndef gen():\n    return llm.generate("x")\n');
+      const r = await scanDirectory(dir);
+      expect(r.filesScanned + r.skipped.length).toBe(3);
+      expect(r.routes.map((x) => x.path)).toContain('/gen');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('client code that posts to an inference path is not a route', async () => {
     const { routes } = await scanSources({ 'web/api.ts': "import axios from 'axios';\nexport const ask = (body) => axios.post('/v1/chat/completions', body);\n" });
     expect(routes).toEqual([]);
