@@ -185,3 +185,35 @@ async def chat(req: Req):
     expect(rules).toContain('POST /v1/chat missing-rate-limit');
   });
 });
+
+describe('suppressions', () => {
+  it('a moat-scan-ignore comment on the line or above silences all rules, or the rules it names', async () => {
+    const { isSuppressed } = await import('../../src/scan/suppress.js');
+    const lines = ['// moat-scan-ignore: missing-rate-limit, missing-audit-log', "app.post('/chat', handler);", "app.post('/x', h); # moat-scan-ignore", ''];
+    expect(isSuppressed(lines, 2, 'missing-rate-limit')).toBe(true);
+    expect(isSuppressed(lines, 2, 'missing-audit-log')).toBe(true);
+    expect(isSuppressed(lines, 2, 'unauthenticated-endpoint')).toBe(false);
+    expect(isSuppressed(lines, 3, 'unauthenticated-endpoint')).toBe(true);
+    expect(isSuppressed(lines, 4, 'unauthenticated-endpoint')).toBe(true);
+    expect(isSuppressed(['const a = 1;', "app.post('/y', h);"], 2, 'missing-rate-limit')).toBe(false);
+  });
+
+  it('scanDirectory drops suppressed findings and counts them', async () => {
+    const { scanDirectory } = await import('../../src/scan/scan.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-scan-'));
+    try {
+      const src = (mark: string) => `from flask import Flask\napp = Flask(__name__)\n${mark}\n@app.post("/gen")\n@login_required\ndef gen():\n    audit("gen")\n    return {"text": llm.generate("x")}\n`;
+      writeFileSync(join(dir, 'a.py'), src('# limits are enforced by the gateway in front: moat-scan-ignore: missing-rate-limit'));
+      const r = await scanDirectory(dir);
+      expect(r.findings).toEqual([]);
+      expect(r.suppressed).toBe(1);
+      writeFileSync(join(dir, 'a.py'), src('# nothing to see'));
+      expect((await scanDirectory(dir)).findings.map((f) => f.rule)).toEqual(['missing-rate-limit']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
