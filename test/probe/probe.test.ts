@@ -50,6 +50,18 @@ describe('a deliberately vulnerable proxy', () => {
     for (const id of ['logprobs-withheld', 'logit-bias-ignored', 'echo-withheld', 'n-capped', 'embeddings-protected', 'errors-opaque', 'per-user-rate-limit']) expect(s[id], id).toBe('fail');
   });
 
+  it('no limit at all fails the rate-limit check within the budget', async () => {
+    const unlimited = await startVulnerableServer({ key: 'sk-vuln-0123456789abcdef0123456789' });
+    try {
+      const r = await runProbe({ baseURL: unlimited.baseURL, apiKey: 'sk-vuln-0123456789abcdef0123456789', maxRequests: 40, rate: 100 });
+      expect(statuses(r)['per-user-rate-limit']).toBe('fail');
+      expect(evidence(r, 'per-user-rate-limit')).toMatch(/none refused with 429/);
+      expect(r.requests).toBeLessThanOrEqual(40);
+    } finally {
+      await unlimited.close();
+    }
+  });
+
   it('without a key on a keyed endpoint the keyed checks are skipped, with the reason', async () => {
     const r = await runProbe({ baseURL: keyed.baseURL, model: 'moat-demo', maxRequests: 30, rate: 100 });
     expect(statuses(r)['logprobs-withheld']).toBe('skip');
@@ -73,14 +85,36 @@ describe('Moat in front of the demo model', () => {
     expect(r.requests).toBeLessThan(50);
   });
 
-  // Moat on main serves raw embeddings to the built-in `user` role; the role check for the
-  // 'embeddings' permission arrives with the policy work (issue 4). The probe reports that
-  // honestly, and this test starts passing (and must lose `.fails`) once it lands.
-  it.fails('passes embeddings-protected (needs the embeddings permission check of issue 4)', async () => {
+  it('a limit above the budget, announced in RateLimit headers, is a skip that says what budget to use', async () => {
+    const roomy = await startTestGateway({ rpm: 600, principal: 'probe-roomy' });
+    try {
+      const r = await runProbe({ baseURL: roomy.baseURL, apiKey: roomy.key, maxRequests: 30, rate: 100 });
+      expect(statuses(r)['per-user-rate-limit']).toBe('skip');
+      expect(evidence(r, 'per-user-rate-limit')).toMatch(/announces a limit of 600.*--max-requests above 626/);
+    } finally {
+      await roomy.close();
+    }
+  });
+
+  // The gateway core serves raw embeddings to the built-in `user` role; the per-role 'embeddings'
+  // permission comes with the policy work (issue 4), after which the same key gets 403. The probe
+  // must agree with what the gateway actually does, whichever state main is in.
+  it('embeddings-protected agrees with what the gateway serves to an ordinary key', async () => {
     const fresh = await startTestGateway({ rpm: 100, principal: 'probe-embed' });
     try {
+      const direct = await fetch(`${fresh.baseURL}/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fresh.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'moat-demo', input: 'castle', encoding_format: 'float' }),
+      });
       const r = await runProbe({ baseURL: fresh.baseURL, apiKey: fresh.key, maxRequests: 30, rate: 100 });
-      expect(statuses(r)['embeddings-protected'], evidence(r, 'embeddings-protected')).toBe('pass');
+      if (direct.status === 200) {
+        expect(statuses(r)['embeddings-protected']).toBe('fail');
+        expect(evidence(r, 'embeddings-protected')).toMatch(/raw full-precision embedding vectors \(64 dimensions/);
+      } else {
+        expect(direct.status).toBe(403);
+        expect(statuses(r)['embeddings-protected']).toBe('pass');
+      }
     } finally {
       await fresh.close();
     }
