@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqliteAuditSink } from '../src/audit/sqlite-sink.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { chatAnswer, startScriptedUpstream } from './helpers/scripted-upstream.js';
 
@@ -25,8 +26,9 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 }
 
 function auditRows() {
-  t.gw.auditSink.flush();
-  return t.gw.auditSink.db.prepare('SELECT seq, outcome, data FROM audit_log ORDER BY seq').all() as Array<{ seq: number; outcome: string; data: string }>;
+  const sink = t.gw.auditSink as SqliteAuditSink;
+  sink.flush();
+  return sink.db.prepare('SELECT seq, outcome, data FROM audit_log ORDER BY seq').all() as Array<{ seq: number; outcome: string; data: string }>;
 }
 
 beforeAll(async () => {

@@ -10,7 +10,8 @@ let t: TestGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  t = await startTestGateway({ rpm: 1000 });
+  // Embeddings need the 'embeddings' permission, which the built-in role `user` does not grant.
+  t = await startTestGateway({ rpm: 1000, roles: ['user', 'embedder'], config: { roles: { embedder: [{ models: ['*'], permissions: ['embeddings'] }] } } });
   client = new OpenAI({ baseURL: t.baseURL, apiKey: t.key, maxRetries: 0 });
 });
 afterAll(() => t.close());

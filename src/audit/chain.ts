@@ -48,3 +48,17 @@ export function verifyChain(rows: Iterable<ChainRow>, start: { seq: number; hash
   }
   return { ok: true, records: n, lastSeq: last, lastHash: prev };
 }
+
+/** Chains serialized records onto a head: the rows to insert, in order. */
+export function linkRecords(head: { seq: number; hash: string } | null | undefined, datas: readonly string[]): ChainRow[] {
+  let seq = head?.seq ?? 0;
+  let prev = head?.hash ?? GENESIS;
+  const out: ChainRow[] = new Array(datas.length);
+  for (let i = 0; i < datas.length; i++) {
+    const data = datas[i]!;
+    const hash = chainHash(prev, data);
+    out[i] = { seq: ++seq, data, prevHash: prev, hash };
+    prev = hash;
+  }
+  return out;
+}

@@ -44,10 +44,32 @@ export function keepPrompt(value: unknown, mode: PromptMode): unknown {
   return { redacted: true, chars: text.length };
 }
 
+/** Longest serialized parameter value kept whole; a longer one (a huge logit_bias map) is summarized. */
+export const MAX_PARAM_CHARS = 16_384;
+
+/**
+ * The request's parameters without the prompt. A value too large to keep is replaced by
+ * `{truncated: true, chars, sha256}`, so one request cannot bloat the log by megabytes of
+ * parameters while the record still proves what was sent.
+ */
+export function boundedParams(body: JsonObject, promptField: string, maxChars = MAX_PARAM_CHARS): JsonObject {
+  const params: JsonObject = {};
+  for (const k of Object.keys(body)) {
+    if (k === promptField) continue;
+    const v = body[k];
+    if (typeof v === 'object' && v !== null) {
+      const text = JSON.stringify(v);
+      params[k] = text.length > maxChars ? { truncated: true, chars: text.length, sha256: createHash('sha256').update(text).digest('hex') } : v;
+    } else if (typeof v === 'string' && v.length > maxChars) {
+      params[k] = { truncated: true, chars: v.length, sha256: createHash('sha256').update(v).digest('hex') };
+    } else params[k] = v;
+  }
+  return params;
+}
+
 export function requestRecord(ctx: RequestContext, mode: PromptMode): AuditRecord {
   const field = PROMPT_FIELD[ctx.route];
-  const params: JsonObject = {};
-  for (const k in ctx.body) if (k !== field) params[k] = ctx.body[k];
+  const params = boundedParams(ctx.body, field);
   return {
     kind: 'request',
     ts: new Date(ctx.startedAt).toISOString(),

@@ -1,118 +1,125 @@
 /**
- * The embedded audit log: an append-only, hash-chained table in `<dataDir>/audit.db`.
- *
- * Records are queued on the request path (an array push) and written off it, in one
- * transaction per flush. The chain head is read inside that transaction (BEGIN IMMEDIATE), so
- * several processes sharing the file still build one unbroken chain. The queue is bounded:
- * when it is full the gateway refuses new requests with 503 rather than drop a record, and a
- * failed write keeps its records queued for the next attempt.
+ * The embedded audit log: an append-only, hash-chained table in `<dataDir>/audit.db` (SQLite,
+ * WAL), with its signed checkpoints beside it. Each write is one transaction that reads the
+ * chain head inside it (BEGIN IMMEDIATE), so several processes sharing the file (a server and
+ * `moat audit prune`, or two replicas) still build one unbroken chain.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { ensureDataDir } from '../config/data-dir.js';
-import { GENESIS, chainHash } from './chain.js';
+import { BatchingAuditSink, type BatchingOptions } from './batching-sink.js';
+import { linkRecords } from './chain.js';
+import { checkpointDigest, sealDue, type Checkpoint, type SealPolicy } from './checkpoint.js';
+import { ROW_COLUMNS, whereClause, type AuditFilter, type StoredRow } from './query.js';
 import type { AuditRecord } from './record.js';
-import type { AuditSink } from './sink.js';
+import { pruneTarget, schemaSql, type AuditStore, type PruneResult } from './store.js';
+import { retentionRecord } from './verify.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_log (
-  seq INTEGER PRIMARY KEY,
-  ts TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  principal TEXT,
-  tenant TEXT,
-  model TEXT,
-  route TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  data TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts);
-CREATE INDEX IF NOT EXISTS audit_log_principal ON audit_log(principal, ts);
-`;
 
-export interface SqliteAuditOptions {
-  flushMs: number;
-  maxQueue: number;
-  log: Logger;
-}
+const CP_COLUMNS = 'seq, hash, ts, prev, key_id AS keyId, signature';
+const PAGE = 5_000;
 
-export class SqliteAuditSink implements AuditSink {
+export class SqliteAuditStore implements AuditStore {
   readonly db: Database.Database;
-  private queue: AuditRecord[] = [];
-  private readonly timer: NodeJS.Timeout;
   private readonly head;
   private readonly insert;
-  private readonly writeBatch: (batch: AuditRecord[]) => void;
-  private failing = false;
-  written = 0;
+  private readonly lastCp;
+  private readonly insertCp;
+  private readonly writeTxn: (records: readonly AuditRecord[], seal: SealPolicy, force: boolean) => void;
 
-  constructor(
-    dataDir: string,
-    private readonly opts: SqliteAuditOptions,
-  ) {
-    this.db = new Database(join(ensureDataDir(dataDir), 'audit.db'));
+  constructor(file: string) {
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a process kill; only an OS crash or
+    // power loss can take back the last few (docs/policy-and-audit.md).
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db.exec(schemaSql('', { seq: 'INTEGER', id: 'INTEGER' }));
     this.head = this.db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    this.insert = this.db.prepare(
-      'INSERT INTO audit_log (seq, ts, kind, principal, tenant, model, route, outcome, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.writeBatch = this.db
-      .transaction((batch: AuditRecord[]) => {
-        const h = this.head.get();
-        let seq = h?.seq ?? 0;
-        let prev = h?.hash ?? GENESIS;
-        for (const r of batch) {
-          const data = JSON.stringify(r);
-          const hash = chainHash(prev, data);
-          seq++;
-          this.insert.run(seq, r.ts, r.kind, r.principal, r.tenant, r.model, r.route, r.outcome, data, prev, hash);
-          prev = hash;
-        }
-      }).immediate;
-    this.timer = setInterval(() => this.flush(), opts.flushMs);
-    this.timer.unref();
+    this.insert = this.db.prepare('INSERT INTO audit_log (seq, ts, kind, principal, tenant, model, route, outcome, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.lastCp = this.db.prepare<[], Checkpoint>(`SELECT ${CP_COLUMNS} FROM audit_checkpoint ORDER BY id DESC LIMIT 1`);
+    this.insertCp = this.db.prepare('INSERT INTO audit_checkpoint (seq, hash, ts, prev, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)');
+    this.writeTxn = this.db.transaction((records: readonly AuditRecord[], seal: SealPolicy, force: boolean) => this.appendLocked(records, seal, force)).immediate;
   }
 
-  append(record: AuditRecord): void {
-    this.queue.push(record);
+  /** Appends inside an open transaction. */
+  private appendLocked(records: readonly AuditRecord[], seal: SealPolicy, force: boolean): void {
+    const h = this.head.get();
+    const rows = linkRecords(h, records.map((r) => JSON.stringify(r)));
+    for (let i = 0; i < rows.length; i++) {
+      const r = records[i]!;
+      const row = rows[i]!;
+      this.insert.run(row.seq, r.ts, r.kind, r.principal, r.tenant, r.model, r.route, r.outcome, row.data, row.prevHash, row.hash);
+    }
+    const top = rows.at(-1) ?? (h ? { seq: h.seq, hash: h.hash } : null);
+    if (!top) return;
+    const last = this.lastCp.get();
+    if (!sealDue(top.seq, last, seal, force)) return;
+    const cp = seal.signer.sign({ seq: top.seq, hash: top.hash, prev: last ? checkpointDigest(last) : '0'.repeat(64) });
+    this.insertCp.run(cp.seq, cp.hash, cp.ts, cp.prev, cp.keyId, cp.signature);
   }
 
-  /** False while the queue is full: admission refuses new work until the writer catches up. */
-  accepting(): boolean {
-    return this.queue.length < this.opts.maxQueue;
+  write(records: readonly AuditRecord[], seal: SealPolicy, force = false): void {
+    this.writeTxn(records, seal, force);
   }
 
-  queued(): number {
-    return this.queue.length;
+  *rows(): Iterable<StoredRow> {
+    yield* this.query({});
   }
 
-  /** Writes everything queued; on failure the batch stays queued and is retried next time. */
-  flush(): void {
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      this.writeBatch(batch);
-      this.written += batch.length;
-      if (this.failing) this.opts.log.info({ records: batch.length }, 'audit log writes recovered');
-      this.failing = false;
-    } catch (err) {
-      this.queue = batch.concat(this.queue);
-      if (!this.failing) this.opts.log.error({ err, queued: this.queue.length }, 'audit log write failed; records kept in memory and retried');
-      this.failing = true;
+  checkpoints(): Checkpoint[] {
+    return this.db.prepare<[], Checkpoint>(`SELECT ${CP_COLUMNS} FROM audit_checkpoint ORDER BY id`).all();
+  }
+
+  /** Pages by sequence number, so a long read holds no transaction open against the writer. */
+  *query(filter: AuditFilter): Iterable<StoredRow> {
+    let after = filter.afterSeq ?? 0;
+    let left = filter.limit ?? Infinity;
+    for (;;) {
+      const w = whereClause({ ...filter, afterSeq: after }, () => '?');
+      const n = Math.min(PAGE, left);
+      const page = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM audit_log ${w.sql} ORDER BY seq LIMIT ${n}`).all(...w.params) as StoredRow[];
+      yield* page;
+      left -= page.length;
+      if (page.length < n || left <= 0) return;
+      after = page.at(-1)!.seq;
     }
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.flush();
-    if (this.queue.length > 0) this.opts.log.error({ queued: this.queue.length }, 'audit records could not be written before shutdown');
-    this.db.close();
+  prune(before: string, seal: SealPolicy): PruneResult {
+    return this.db
+      .transaction((): PruneResult => {
+        const firstRow = this.db.prepare<[], { seq: number }>('SELECT seq FROM audit_log ORDER BY seq LIMIT 1').get();
+        if (!firstRow) return { removed: 0, throughSeq: null };
+        const keep = this.db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_log WHERE ts >= ?').get(before)?.seq ?? Infinity;
+        const cps = this.db.prepare<[], { seq: number }>('SELECT seq FROM audit_checkpoint').all().map((c) => c.seq);
+        const through = pruneTarget(keep, cps, firstRow.seq);
+        if (through === null) return { removed: 0, throughSeq: null };
+        const removed = this.db.prepare('DELETE FROM audit_log WHERE seq <= ?').run(through).changes;
+        const rec = retentionRecord(before, through, removed);
+        this.appendLocked([rec], seal, true);
+        return { removed, throughSeq: through };
+      })
+      .immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** The SQLite-backed sink the gateway uses by default. */
+export class SqliteAuditSink extends BatchingAuditSink {
+  /** The underlying database, for tests and tools that read the log directly. */
+  readonly db: Database.Database;
+
+  constructor(dataDir: string, opts: BatchingOptions) {
+    const store = new SqliteAuditStore(join(ensureDataDir(dataDir), 'audit.db'));
+    super(store, opts);
+    this.db = store.db;
+  }
+
+  override flush(force = false): void {
+    void super.flush(force);
   }
 }

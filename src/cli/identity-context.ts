@@ -7,12 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { adminRecord } from '../audit/admin-record.js';
-import { SqliteAuditSink } from '../audit/sqlite-sink.js';
-import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
+import { auditSchema } from '../audit/config.js';
+import { openAuditSink } from '../audit/open.js';
+import type { AuditSink } from '../audit/sink.js';
+import { ensureDataDir } from '../config/data-dir.js';
 import { MoatError } from '../errors.js';
 import { IdentityAdmin } from '../identity/admin.js';
 import { ApiKeys } from '../identity/api-keys.js';
 import { RoleRegistry } from '../identity/roles.js';
+import { keySecretOf } from '../identity/setup.js';
 import { SqliteIdentityStore } from '../identity/sqlite-store.js';
 import type { JsonObject } from '../pipeline/context.js';
 import { createLogger } from '../server/logger.js';
@@ -28,19 +31,19 @@ export interface IdentityContext {
   keys: ApiKeys;
   dataDir: string;
   close: () => Promise<void>;
-  audit: SqliteAuditSink;
+  audit: AuditSink;
 }
 
 export async function openIdentity(opts: IdentityOptions): Promise<IdentityContext> {
   const cfg = loadOptionalConfig(opts.config);
   const dataDir = ensureDataDir(opts.dataDir ?? cfg?.dataDir ?? DEFAULT_DATA_DIR);
-  const secret = cfg?.identity.keySecret ? Buffer.from(cfg.identity.keySecret, 'utf8') : loadOrCreateSecret(dataDir, 'key-hash.secret');
+  const secret = keySecretOf(cfg?.identity.keySecret, dataDir);
   const store = new SqliteIdentityStore(dataDir);
   const keys = new ApiKeys(store, secret, 0);
   const roles = new RoleRegistry(cfg?.roles ?? {}, store);
   await roles.refresh();
   // Log lines go to stderr so that --json output stays clean.
-  const audit = new SqliteAuditSink(dataDir, { flushMs: 60_000, maxQueue: 1_000, log: createLogger('warn', process.stderr) });
+  const audit = openAuditSink({ dataDir, audit: { ...(cfg?.audit ?? auditSchema.parse({})), flushMs: 60_000, maxQueue: 1_000 } }, createLogger('warn', process.stderr));
   return {
     admin: new IdentityAdmin(store, keys, roles),
     keys,

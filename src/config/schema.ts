@@ -4,8 +4,12 @@
  * composes them, so a new capability adds one line here.
  */
 import { z } from 'zod';
+import { detectSchema } from '../detect/schema.js';
+import { auditSchema } from '../audit/config.js';
 import { adminSchema, identitySchema, rolesSchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
+import { policySchema } from '../policy/config.js';
+import { watermarkSchema } from '../watermark/config.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -38,15 +42,6 @@ export const modelSchema = z.strictObject({
   ownedBy: z.string().default('moat'),
 });
 
-export const auditSchema = z.strictObject({
-  /** How prompts are kept in audit records: full text, a SHA-256 hash, or redacted. */
-  prompt: z.enum(['full', 'hash', 'redacted']).default('full'),
-  /** Records queued before new requests are shed with 503 (never dropped silently). */
-  maxQueue: z.number().int().positive().default(50_000),
-  /** Flush period in ms; records are written in one transaction per flush. */
-  flushMs: z.number().int().positive().default(50),
-});
-
 export const serverSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -67,6 +62,9 @@ export const configSchema = z.strictObject({
   admin: adminSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  detect: detectSchema.prefault({}),
+  policy: policySchema.prefault({}),
+  watermark: watermarkSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

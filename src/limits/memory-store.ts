@@ -31,8 +31,12 @@ export class MemoryQuotaStore implements QuotaStore {
 
   async refund(specs: readonly BucketSpec[], now = Date.now()): Promise<void> {
     for (const b of specs) {
-      const s = this.buckets.get(b.key);
-      if (!s) continue;
+      let s = this.buckets.get(b.key);
+      if (!s) {
+        if (b.cost >= 0) continue; // a missing bucket is full: nothing to give back
+        s = { ...fullBucket(b.limit, now), limit: b.limit, windowMs: b.windowMs };
+        this.buckets.set(b.key, s);
+      }
       s.tokens = Math.min(b.limit, refill(s, b.limit, b.windowMs, now) + b.cost);
       s.at = now;
     }

@@ -41,13 +41,14 @@ export const limitsSchema = z.strictObject({
   defaults: limitSetSchema({ rpm: 600, tpm: 0, tpd: 0, concurrency: 0 }),
   /** Default limits of each tenant, shared by all its principals; a tenant may override them. */
   tenantDefaults: limitSetSchema({ rpm: 0, tpm: 0, tpd: 0, concurrency: 0 }),
-  /** Output tokens reserved before forwarding when a token limit applies. */
+  /**
+   * Output tokens reserved before forwarding when a token limit applies.
+   * (The largest max_tokens a caller may ask for is the request policy's `maxTokens`.)
+   */
   maxTokens: z
     .strictObject({
       /** Reserved (and sent upstream as max_tokens) when the request sets none. */
       default: z.number().int().positive().default(1024),
-      /** A larger max_tokens is lowered to this before forwarding. */
-      cap: z.number().int().positive().default(8192),
     })
     .prefault({}),
   /**

@@ -1,32 +1,42 @@
 /**
  * Stage 4, request policy: decides on the parsed, validated JSON which parameters may reach the
- * upstream. The upstream then receives Moat's own serialization of `ctx.upstreamBody`, never
- * the client's bytes, so duplicate keys or escaped names cannot smuggle anything past it.
+ * upstream (see request-rules.ts). The upstream then receives Moat's own serialization of
+ * `ctx.upstreamBody`, never the client's bytes, so duplicate keys or escaped names cannot
+ * smuggle anything past it. What the response policy needs to know (may logprobs come back,
+ * which hardening applies) is left in `ctx.stageState` under {@link POLICY_STATE}.
  */
-import { MoatError } from '../errors.js';
-import { KNOWN_FIELDS } from '../openai/schemas.js';
+import { can, type RoleTable } from '../identity/access.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { Stage } from '../pipeline/stage.js';
-import type { RequestRule } from './request-rules.js';
+import type { PolicySet, ResolvedPolicy } from './config.js';
+import { decideRequest, type RequestDecision } from './request-rules.js';
 
-export function requestPolicy(rules: readonly RequestRule[]): Stage {
+export const POLICY_STATE = 'policy';
+
+/** The request policy's verdict, for the response policy. */
+export interface PolicyState {
+  policy: ResolvedPolicy;
+  logprobs: RequestDecision['logprobs'];
+}
+
+export function policyState(ctx: RequestContext): PolicyState | undefined {
+  return ctx.stageState.get(POLICY_STATE) as PolicyState | undefined;
+}
+
+export function requestPolicy(policies: PolicySet, roles: RoleTable): Stage {
   return {
     name: 'request-policy',
     request(ctx) {
-      const known = KNOWN_FIELDS[ctx.route];
-      for (const field in ctx.body) {
-        if (!known.has(field)) {
-          ctx.rules.push(`deny:unknown_field`);
-          throw new MoatError('UNKNOWN_FIELD', { field: field.slice(0, 64) }, { param: field.slice(0, 64) });
-        }
-      }
-      const out = { ...ctx.body };
-      for (const r of rules) {
-        if (!r.routes.includes(ctx.route) || !r.applies(out[r.param])) continue;
-        ctx.rules.push(r.id);
-        if (r.action === 'deny') throw new MoatError('POLICY_DENIED', { param: r.param, reason: r.reason }, { param: r.param });
-        delete out[r.param];
-      }
-      ctx.upstreamBody = out;
+      const held = ctx.identity?.roles ?? [];
+      const model = ctx.model?.name ?? '';
+      const policy = policies.resolve(held, model);
+      const caller = {
+        mayLogprobs: can(roles, held, 'logprobs', model),
+        mayEmbeddings: ctx.route === 'embeddings' && can(roles, held, 'embeddings', model),
+      };
+      const decision = decideRequest(ctx.route, ctx.body, policy, caller, ctx.rules);
+      ctx.upstreamBody = decision.body;
+      ctx.stageState.set(POLICY_STATE, { policy, logprobs: decision.logprobs } satisfies PolicyState);
     },
   };
 }

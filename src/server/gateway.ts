@@ -4,24 +4,27 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SqliteAuditSink } from '../audit/sqlite-sink.js';
-import { ensureDataDir, loadOrCreateSecret } from '../config/data-dir.js';
+import { openAuditSink } from '../audit/open.js';
+import type { AuditSink } from '../audit/sink.js';
+import { startRetention } from '../audit/retention.js';
+import { ensureDataDir } from '../config/data-dir.js';
+import { detectAdminRoutes } from '../detect/routes.js';
+import { DetectService } from '../detect/service.js';
 import type { MoatConfig } from '../config/schema.js';
-import { grantsOnUnknownModels } from '../identity/access.js';
-import { IdentityAdmin } from '../identity/admin.js';
-import { identityAdminRoutes } from '../identity/admin-routes.js';
-import { ApiKeys } from '../identity/api-keys.js';
-import { Authenticator } from '../identity/authenticator.js';
-import { RoleRegistry } from '../identity/roles.js';
-import { SqliteIdentityStore } from '../identity/sqlite-store.js';
-import type { LimitOverrides } from '../identity/types.js';
-import { MemoryQuotaStore } from '../limits/memory-store.js';
+import type { IdentityAdmin } from '../identity/admin.js';
+import type { ApiKeys } from '../identity/api-keys.js';
+import type { RoleRegistry } from '../identity/roles.js';
+import { keySecretOf, openIdentityDomain } from '../identity/setup.js';
+import { openLimits } from '../limits/setup.js';
+import type { QuotaStore } from '../limits/store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
-import { defaultRequestRules } from '../policy/request-rules.js';
+import { PolicySet } from '../policy/config.js';
+import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -30,7 +33,11 @@ export interface Gateway {
   /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
   readonly admin: IdentityAdmin;
   readonly roles: RoleRegistry;
-  readonly auditSink: SqliteAuditSink;
+  /** The bucket store of the limits (memory or Redis). */
+  readonly quotas: QuotaStore;
+  readonly auditSink: AuditSink;
+  /** Extraction detection: engine, store and alerts. */
+  readonly detect: DetectService;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8080/v1 */
@@ -40,37 +47,40 @@ export interface Gateway {
 
 /** The secret that keys the API-key hashes: from config, else generated once in the data dir. */
 export function keySecret(config: MoatConfig): Buffer {
-  return config.identity.keySecret ? Buffer.from(config.identity.keySecret, 'utf8') : loadOrCreateSecret(config.dataDir, 'key-hash.secret');
+  return keySecretOf(config.identity.keySecret, ensureDataDir(config.dataDir));
 }
 
-export async function createGateway(config: MoatConfig, opts: { log?: Logger; metricsDefaults?: boolean } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  log?: Logger;
+  metricsDefaults?: boolean;
+  /** Replaces the configured audit sink (benchmarks measure the gateway with and without one). */
+  auditSink?: AuditSink;
+}
+
+export async function createGateway(config: MoatConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.logging.level);
   const dataDir = ensureDataDir(config.dataDir);
-  const identity = new SqliteIdentityStore(dataDir);
-  const keys = new ApiKeys(identity, keySecret(config), config.identity.cacheTtlMs);
   const models = new ModelRegistry(config.models);
-  const quotas = new MemoryQuotaStore();
-  const auditSink = new SqliteAuditSink(dataDir, { flushMs: config.audit.flushMs, maxQueue: config.audit.maxQueue, log });
+  const auditSink = opts.auditSink ?? openAuditSink(config, log);
   const metrics = new Metrics({ defaults: opts.metricsDefaults ?? true });
-  const typos = grantsOnUnknownModels(config.roles, (m) => models.get(m) !== undefined);
-  if (typos.length) log.warn({ grants: typos }, 'roles in moat.yaml grant models that are not configured; those grants have no effect');
-  const roles = new RoleRegistry(config.roles, identity);
-  await roles.refresh();
-  roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
-  const auth = new Authenticator(keys);
-  const admin = new IdentityAdmin(identity, keys, roles);
-  const limitsView = (p: LimitOverrides, t: LimitOverrides) => ({ principal: { ...config.limits.defaults, ...p }, tenant: { ...config.limits.tenantDefaults, ...t } });
+  const limits = await openLimits(config.limits, log, metrics.registry);
+  const identity = await openIdentityDomain(config, dataDir, { log, hasModel: (m) => models.get(m) !== undefined, limits });
+  const { keys, roles, auth } = identity;
+  const detectService = new DetectService(config.detect, dataDir, log);
 
   const pipeline = assemblePipeline({
     keys,
     auth,
     models,
     roles,
-    quotas,
-    limits: { rpm: config.limits.defaults.rpm },
-    requestRules: defaultRequestRules(),
+    quotas: limits.quotas,
+    limits: limits.admission,
+    policies: new PolicySet(config.policy),
+    rotations: rotationsFor(config),
     auditSink,
+    detector: detectService.engine,
     promptMode: config.audit.prompt,
+    watermark: watermarkDeps(config.watermark, dataDir),
     log,
   });
 
@@ -79,36 +89,32 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     metrics,
     keys,
     auth,
-    admin: config.admin.enabled
-      ? {
-          auth,
-          roles,
-          auditSink,
-          // Each domain with admin routes adds its registrar here.
-          routes: [identityAdminRoutes({ admin, effectiveLimits: limitsView, limitsInfo: () => ({ defaults: config.limits.defaults, tenantDefaults: config.limits.tenantDefaults, store: config.limits.store }) })],
-        }
-      : null,
+    // Each domain with admin routes adds its registrar to `routes`.
+    admin: config.admin.enabled ? { auth, roles, auditSink, routes: [identity.adminRoutes, detectAdminRoutes(detectService)] } : null,
     models,
     roles,
     log,
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
-    ready: () => (auditSink.accepting() ? { ok: true } : { ok: false, detail: 'audit queue full' }),
+    ready: () => {
+      if (!auditSink.accepting()) return { ok: false, detail: 'audit queue full' };
+      if (!limits.ready()) return { ok: false, detail: 'quota store unreachable' };
+      return { ok: true };
+    },
   });
 
-  const lastUsed = setInterval(() => {
-    keys.flushLastUsed().catch((err) => log.warn({ err }, 'could not record key last-used times'));
-  }, 5_000);
-  lastUsed.unref();
+  const retention = opts.auditSink ? null : startRetention(config, auditSink, log);
 
   let closed = false;
   return {
     app,
     config,
     keys,
-    admin,
+    admin: identity.admin,
     roles,
+    quotas: limits.quotas,
     auditSink,
+    detect: detectService,
     metrics,
     log,
     async listen() {
@@ -120,12 +126,11 @@ export async function createGateway(config: MoatConfig, opts: { log?: Logger; me
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(lastUsed);
-      roles.stop();
+      retention?.stop();
       await app.close();
-      await keys.flushLastUsed().catch(() => undefined);
+      await detectService.close();
       await auditSink.close();
-      await quotas.close();
+      await limits.close();
       await models.close();
       await identity.close();
     },

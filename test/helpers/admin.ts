@@ -1,4 +1,5 @@
 /** A tiny client for the admin API in tests, plus a reader of the audit log's admin records. */
+import type { SqliteAuditSink } from '../../src/audit/sqlite-sink.js';
 import { request } from 'undici';
 import type { Gateway } from '../../src/server/gateway.js';
 
@@ -30,7 +31,8 @@ export function adminClient(baseURL: string, key: string | null) {
 
 /** Every audit record of kind `admin`, oldest first. */
 export function adminAuditRecords(gw: Gateway): Array<Record<string, unknown> & { params: Record<string, unknown> }> {
-  gw.auditSink.flush();
-  const rows = gw.auditSink.db.prepare("SELECT data FROM audit_log WHERE kind = 'admin' ORDER BY seq").all() as Array<{ data: string }>;
+  const sink = gw.auditSink as SqliteAuditSink;
+  sink.flush();
+  const rows = sink.db.prepare("SELECT data FROM audit_log WHERE kind = 'admin' ORDER BY seq").all() as Array<{ data: string }>;
   return rows.map((r) => JSON.parse(r.data) as Record<string, unknown> & { params: Record<string, unknown> });
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ConfigError, validateConfig } from '../../config/load.js';
 import type { ConfigInput, MoatConfig } from '../../config/schema.js';
+import { redisSchema } from '../../limits/schema.js';
 import { createGateway, type Gateway } from '../../server/gateway.js';
 import { Upstream, createPool } from '../../upstream/client.js';
 import { CliError, collect, loadOptionalConfig, parseIntArg } from '../common.js';
@@ -16,6 +17,8 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   dataDir?: string;
+  watermark?: boolean;
+  redis?: string;
 }
 
 /** Asks the upstream which models it serves (GET /models). */
@@ -55,7 +58,22 @@ export async function quickConfig(o: ServeOptions, env = process.env): Promise<M
   }
 }
 
+/** `--redis URL`: limits in Redis shared by every replica (other limits.redis settings keep their values). */
+export function applyRedisOption(cfg: MoatConfig, url: string): void {
+  const r = redisSchema.safeParse({ ...(cfg.limits.redis ?? {}), url });
+  if (!r.success) throw new CliError(`--redis: ${r.error.issues[0]?.message ?? 'invalid URL'}`, 2);
+  cfg.limits.store = 'redis';
+  cfg.limits.redis = r.data;
+}
+
 export async function resolveServeConfig(o: ServeOptions): Promise<MoatConfig> {
+  const cfg = await resolveBaseConfig(o);
+  if (o.watermark) cfg.watermark.enabled = true;
+  if (o.redis) applyRedisOption(cfg, o.redis);
+  return cfg;
+}
+
+async function resolveBaseConfig(o: ServeOptions): Promise<MoatConfig> {
   if (o.upstream) {
     if (o.config) throw new CliError('use either --config or --upstream, not both');
     return quickConfig(o);
@@ -105,6 +123,8 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <n>', 'port to listen on (default 8080)', parseIntArg('--port'))
     .option('--data-dir <dir>', 'where keys, audit log and secrets live (default ./.moat)')
+    .option('--watermark', 'watermark every answer of every model with the caller tenant\'s key (see `moat watermark --help`)')
+    .option('--redis <url>', 'keep limits in Redis shared by every replica, e.g. redis://127.0.0.1:6379')
     .action(async (o: ServeOptions) => {
       const cfg = await resolveServeConfig(o);
       const gw = await createGateway(cfg);
