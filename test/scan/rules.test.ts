@@ -163,6 +163,12 @@ async def chat(req: Req):
     }
   });
 
+  it('an Express file named proxy.ts is an app, not Next.js middleware; a streamed upstream body is the whole answer', async () => {
+    const src = "import express from 'express';\nimport { Readable } from 'node:stream';\nconst app = express();\napp.post('/v1/chat/completions', async (req, res) => {\n  if (!req.headers.authorization) return res.sendStatus(401);\n  const r = await fetch(process.env.UPSTREAM_URL + '/v1/chat/completions', { method: 'POST', body: JSON.stringify(req.body) });\n  Readable.fromWeb(r.body).pipe(res);\n});\n";
+    const { rules } = await scanSources({ 'proxy.ts': src });
+    expect(rules.sort()).toEqual(['POST /v1/chat/completions logprobs-exposed', 'POST /v1/chat/completions missing-audit-log', 'POST /v1/chat/completions missing-rate-limit', 'POST /v1/chat/completions unfiltered-params']);
+  });
+
   it('client code that posts to an inference path is not a route', async () => {
     const { routes } = await scanSources({ 'web/api.ts': "import axios from 'axios';\nexport const ask = (body) => axios.post('/v1/chat/completions', body);\n" });
     expect(routes).toEqual([]);
