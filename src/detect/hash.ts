@@ -23,14 +23,5 @@ export function mix2(a: number, b: number): number {
   return h | 0;
 }
 
-/** A deterministic PRNG (mulberry32), for reproducible evaluation and random projections. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, for reproducible evaluation and random projections (the demo model's mulberry32). */
+export { prng as rng } from '../demo/model.js';

@@ -6,10 +6,8 @@
 import { MoatError } from '../errors.js';
 import type { QuotaStore } from '../limits/store.js';
 import type { Stage } from '../pipeline/stage.js';
+import { FORCE_KEY as FORCE_WATERMARK } from '../watermark/stage.js';
 import type { DetectEngine } from './engine.js';
-
-/** Set in stageState for the watermark stage: watermark this answer whatever the defaults. */
-export const FORCE_WATERMARK = 'watermark:force';
 const MINUTE = 60_000;
 
 export function detect(engine: DetectEngine, quotas: QuotaStore): Stage {
