@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'bench/results/**', '.moat/**'] },
+  { ignores: ['dist/**', 'dist-eval/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'bench/results/**', '.moat/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

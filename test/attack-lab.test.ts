@@ -97,6 +97,9 @@ beforeAll(async () => {
       roles: { researcher: [{ models: ['*'], permissions: ['use', 'list', 'logprobs'] }] },
       // Even where an operator allows logit_bias for a trusted role, it never comes with logprobs.
       policy: { overrides: [{ roles: ['researcher'], params: { logit_bias: 'allow' } }] },
+      // Extraction detection rightly throttles these sweeps (test/detect covers that); here the
+      // policy alone is under test, so detection only records.
+      detect: { actions: { throttleRpm: 0 } },
     },
   });
   researcherKey = (await moat.gw.keys.create({ principal: 'rita', tenant: 'lab', roles: ['researcher'], limits: { rpm: 0 } })).key;

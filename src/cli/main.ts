@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDetect } from './commands/detect.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPrincipals } from './commands/principals.js';
 import { registerProbe } from './commands/probe.js';
@@ -13,6 +14,7 @@ import { registerRoles } from './commands/roles.js';
 import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerWatermark } from './commands/watermark.js';
 import { CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -27,9 +29,11 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerRoles(program);
   registerConfig(program);
+  registerDetect(program);
   registerAudit(program);
   registerScan(program);
   registerProbe(program);
+  registerWatermark(program);
   return program;
 }
 

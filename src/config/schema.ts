@@ -4,10 +4,12 @@
  * composes them, so a new capability adds one line here.
  */
 import { z } from 'zod';
+import { detectSchema } from '../detect/schema.js';
 import { auditSchema } from '../audit/config.js';
 import { adminSchema, identitySchema, rolesSchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { policySchema } from '../policy/config.js';
+import { watermarkSchema } from '../watermark/config.js';
 
 const ms = (def: number) => z.number().int().positive().default(def);
 
@@ -60,7 +62,9 @@ export const configSchema = z.strictObject({
   admin: adminSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  detect: detectSchema.prefault({}),
   policy: policySchema.prefault({}),
+  watermark: watermarkSchema.prefault({}),
   logging: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

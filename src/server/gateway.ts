@@ -8,6 +8,8 @@ import { openAuditSink } from '../audit/open.js';
 import type { AuditSink } from '../audit/sink.js';
 import { startRetention } from '../audit/retention.js';
 import { ensureDataDir } from '../config/data-dir.js';
+import { detectAdminRoutes } from '../detect/routes.js';
+import { DetectService } from '../detect/service.js';
 import type { MoatConfig } from '../config/schema.js';
 import type { IdentityAdmin } from '../identity/admin.js';
 import type { ApiKeys } from '../identity/api-keys.js';
@@ -22,6 +24,7 @@ import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -33,6 +36,8 @@ export interface Gateway {
   /** The bucket store of the limits (memory or Redis). */
   readonly quotas: QuotaStore;
   readonly auditSink: AuditSink;
+  /** Extraction detection: engine, store and alerts. */
+  readonly detect: DetectService;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8080/v1 */
@@ -61,6 +66,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
   const limits = await openLimits(config.limits, log, metrics.registry);
   const identity = await openIdentityDomain(config, dataDir, { log, hasModel: (m) => models.get(m) !== undefined, limits });
   const { keys, roles, auth } = identity;
+  const detectService = new DetectService(config.detect, dataDir, log);
 
   const pipeline = assemblePipeline({
     keys,
@@ -72,7 +78,9 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     policies: new PolicySet(config.policy),
     rotations: rotationsFor(config),
     auditSink,
+    detector: detectService.engine,
     promptMode: config.audit.prompt,
+    watermark: watermarkDeps(config.watermark, dataDir),
     log,
   });
 
@@ -82,7 +90,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     keys,
     auth,
     // Each domain with admin routes adds its registrar to `routes`.
-    admin: config.admin.enabled ? { auth, roles, auditSink, routes: [identity.adminRoutes] } : null,
+    admin: config.admin.enabled ? { auth, roles, auditSink, routes: [identity.adminRoutes, detectAdminRoutes(detectService)] } : null,
     models,
     roles,
     log,
@@ -106,6 +114,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
     roles,
     quotas: limits.quotas,
     auditSink,
+    detect: detectService,
     metrics,
     log,
     async listen() {
@@ -119,6 +128,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
       closed = true;
       retention?.stop();
       await app.close();
+      await detectService.close();
       await auditSink.close();
       await limits.close();
       await models.close();

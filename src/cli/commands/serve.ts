@@ -17,6 +17,7 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   dataDir?: string;
+  watermark?: boolean;
   redis?: string;
 }
 
@@ -67,6 +68,7 @@ export function applyRedisOption(cfg: MoatConfig, url: string): void {
 
 export async function resolveServeConfig(o: ServeOptions): Promise<MoatConfig> {
   const cfg = await resolveBaseConfig(o);
+  if (o.watermark) cfg.watermark.enabled = true;
   if (o.redis) applyRedisOption(cfg, o.redis);
   return cfg;
 }
@@ -121,6 +123,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <n>', 'port to listen on (default 8080)', parseIntArg('--port'))
     .option('--data-dir <dir>', 'where keys, audit log and secrets live (default ./.moat)')
+    .option('--watermark', 'watermark every answer of every model with the caller tenant\'s key (see `moat watermark --help`)')
     .option('--redis <url>', 'keep limits in Redis shared by every replica, e.g. redis://127.0.0.1:6379')
     .action(async (o: ServeOptions) => {
       const cfg = await resolveServeConfig(o);

@@ -1,0 +1,168 @@
+/** Pure detection logic: features, signals, clusters, the signature model and replay. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { replay } from '../src/cli/commands/detect.js';
+import { DetectEngine, probeWeight } from '../src/detect/engine.js';
+import { extractFeatures, minhashSimilarity } from '../src/detect/features.js';
+import { rng } from '../src/detect/hash.js';
+import { emptyModel, scoreSignature, trainSignature } from '../src/detect/model.js';
+import { loadSignatureModel } from '../src/detect/model-file.js';
+import { defaultDetectConfig } from '../src/detect/schema.js';
+import { ActorWindow } from '../src/detect/window.js';
+
+const dataDir = ['../shared/data', '../../shared/data'].map((d) => join(process.cwd(), d)).find((d) => {
+  try {
+    readFileSync(join(d, 'prompts/benign/alpaca_eval.jsonl'));
+    return true;
+  } catch {
+    return false;
+  }
+});
+const benign: string[] = dataDir
+  ? readFileSync(join(dataDir, 'prompts/benign/alpaca_eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text)
+  : [];
+
+const chat = (text: string, extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'system', content: 'You are helpful.' }, { role: 'user', content: text }], ...extra });
+
+describe('features', () => {
+  it('one template over different content shares its template keys, not its text', () => {
+    const a = extractFeatures('Is this product review positive?\nTitle: Great blender\nReview: It crushed ice in seconds and is easy to clean, I would buy it again for the kitchen.\nAnswer:');
+    const b = extractFeatures('Is this product review positive?\nTitle: Broke in a week\nReview: The handle snapped off after five uses and support never answered my emails about the refund.\nAnswer:');
+    expect(a.prefixKey).not.toBe(0);
+    expect(a.prefixKey).toBe(b.prefixKey);
+    expect(a.exactKey).not.toBe(b.exactKey);
+    expect(minhashSimilarity(a.minhash, b.minhash)).toBeLessThan(0.5);
+  });
+
+  it('quoted spans and numbers are masked in template keys', () => {
+    const a = extractFeatures('Can an answer to "How do I learn to cook rice well?" also be used to answer "What is the best rice cooker for 2024?"');
+    const b = extractFeatures('Can an answer to "Why is the sky blue during the day?" also be used to answer "How far away is the moon from us?"');
+    expect(a.prefixKey).toBe(b.prefixKey);
+    expect(a.skeletonKey).toBe(b.skeletonKey);
+    expect(extractFeatures('Item 17: list the capital of France').numMaskedKey).toBe(extractFeatures('Item 18: list the capital of France').numMaskedKey);
+  });
+
+  it('random token strings look unnatural, prose does not', () => {
+    const prose = extractFeatures('Could you explain how the immune system learns to recognise a virus it has never seen before, and why vaccines help?');
+    const noise = extractFeatures('xq7 ptr}} ={ blk_ mnt Ġzz qwv 0x3f hst;; krm ^^ vrt ctl dmx pfx');
+    expect(prose.unnatural).toBeLessThan(0.3);
+    expect(noise.unnatural).toBeGreaterThan(0.5);
+  });
+
+  it('never throws on odd input', () => {
+    for (const s of ['', '"', '"""', '\u201c', '\n\n\n', 'a'.repeat(20_000), '1 2 3 4 5 6 7 8 9 10 11 12 13', '\ud800']) expect(() => extractFeatures(s)).not.toThrow();
+  });
+});
+
+describe('window', () => {
+  it('keeps its state bounded whatever the traffic', () => {
+    const w = new ActorWindow();
+    const e = new Int8Array(32);
+    const phi = new Float64Array(64);
+    for (let i = 0; i < 500; i++) w.add(extractFeatures(`query number ${i} about ${i * 7} things`), { ts: i * 1000, signature: 0, probe: 0, tokensIn: 5 }, e, phi, () => phi);
+    expect(w.size).toBe(64);
+    expect(w.count).toBe(500);
+    // Each enumerated query differs by a counter only.
+    expect(w.mean(w.enumr)).toBeGreaterThan(0.9);
+  });
+});
+
+describe('engine', () => {
+  it('probe weights: logit_bias and echo are strong, max_tokens 1 at temperature 0 too', () => {
+    expect(probeWeight({ maxTokens: null, temperature: null, logprobs: false, logitBias: true, echo: false, tokenPrompt: false })).toBe(1);
+    expect(probeWeight({ maxTokens: 1, temperature: 0, logprobs: false, logitBias: false, echo: false, tokenPrompt: false })).toBe(0.75);
+    expect(probeWeight({ maxTokens: 400, temperature: 0.7, logprobs: false, logitBias: false, echo: false, tokenPrompt: false })).toBe(0);
+  });
+
+  it.skipIf(!dataDir)('one template over a corpus is flagged within 200 queries; varied prompts are not', () => {
+    const e = new DetectEngine(defaultDetectConfig(), loadSignatureModel());
+    const r = rng(3);
+    let t = Date.UTC(2025, 0, 1);
+    let first: number | null = null;
+    for (let i = 0; i < 200; i++) {
+      t += 5_000;
+      const text = `${benign[Math.floor(r() * benign.length)]}\n\nWhat label best describes this text: positive, negative or neutral?`;
+      const rec = e.observe({ ts: t, principal: 'leech', route: 'chat', body: chat(text) })!;
+      if (rec.flagged && first === null) first = rec.firstFlaggedAt;
+      e.observe({ ts: t + 1, principal: 'person', route: 'chat', body: chat(benign[i * 3]!) });
+    }
+    expect(first).not.toBeNull();
+    expect(first!).toBeLessThanOrEqual(200);
+    expect(e.status('leech')!.fired).toContain('template');
+    expect(e.status('person')!.flagged).toBe(false);
+  });
+
+  it('links accounts that split one template attack and scores them as one actor', () => {
+    const e = new DetectEngine(defaultDetectConfig(), emptyModel());
+    let t = Date.UTC(2025, 0, 1);
+    for (let i = 0; i < 300; i++) {
+      t += 2_000;
+      const text = `Question ${i}: is the following sentence grammatical? "The ${['cat', 'dog', 'bird', 'fox'][i % 4]} number ${i} sat on mat ${i * 3}." Answer yes or no, then explain your reasoning briefly.`;
+      e.observe({ ts: t, principal: `sybil-${i % 5}`, route: 'chat', body: chat(text), ip: `203.0.113.${i % 5}` });
+    }
+    const roots = new Set(Array.from({ length: 5 }, (_, k) => e.index.root(`sybil-${k}`)));
+    expect(roots.size).toBe(1);
+    const rec = e.status('sybil-3')!;
+    expect(rec.cluster?.size).toBe(5);
+    expect(rec.cluster!.risk).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('allow-listed principals are not scored; clear forgets', () => {
+    const e = new DetectEngine({ ...defaultDetectConfig(), allow: ['batch'] }, emptyModel());
+    expect(e.observe({ ts: 1, principal: 'batch', route: 'chat', body: chat('x', { logit_bias: { 1: 100 } }) })).toBeNull();
+    for (let i = 0; i < 10; i++) e.observe({ ts: 1000 * i, principal: 'p', route: 'completions', body: { model: 'm', prompt: `hello ${i}`, echo: true, max_tokens: 1 } });
+    expect(e.riskOf('p')).toBeGreaterThanOrEqual(0.75);
+    e.clear('p');
+    expect(e.riskOf('p')).toBe(0);
+  });
+});
+
+describe('signature model', () => {
+  it('learns a separable signature and round-trips through JSON', () => {
+    const pos = ['Generate 20 diverse task instructions with inputs and outputs for a dataset', 'Create 50 question answer pairs for fine-tuning, as JSON'];
+    const neg = ['How do I bake bread at home?', 'What is the capital of Peru?', 'Write a poem about my cat'];
+    const ex = [...pos.map((t) => ({ idx: extractFeatures(t).sigIdx, label: 1 as const })), ...neg.map((t) => ({ idx: extractFeatures(t).sigIdx, label: 0 as const }))];
+    const m = trainSignature(ex, { epochs: 30 });
+    expect(scoreSignature(m, extractFeatures(pos[0]!).sigIdx)).toBeGreaterThan(0.5);
+    expect(scoreSignature(m, extractFeatures(neg[0]!).sigIdx)).toBeLessThan(0.5);
+    expect(() => trainSignature(ex.filter((e) => e.label === 1))).toThrow(/both labels/);
+  });
+
+  it('the shipped model scores a bulk-generation request above ordinary questions', () => {
+    const m = loadSignatureModel();
+    const gen = scoreSignature(m, extractFeatures('Come up with 25 varied instructions for training an assistant. Each needs an instruction, an input and an output.\nTask 1: Sort these numbers\nTask 2: Translate to Spanish').sigIdx);
+    const ask = scoreSignature(m, extractFeatures('My sister wants me to play kickball with her friends. How is the game played?').sigIdx);
+    expect(gen).toBeGreaterThan(0.5);
+    expect(ask).toBeLessThan(0.5);
+  });
+});
+
+describe('replay', () => {
+  it('prints one record per principal, with first_flagged_at counted in that principal\'s queries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-replay-'));
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        lines.push(JSON.stringify({ ts: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), principal: 'quiet', route: 'chat', body: chat(`Tell me something interesting about topic ${i * 37}, please, in a friendly tone`) }));
+        lines.push(JSON.stringify({ ts: Date.UTC(2025, 0, 1) + i * 1000 + 1, principal: 'probe', route: 'completions', body: { model: 'm', prompt: `x ${i}`, max_tokens: 1, logprobs: 5, echo: true } }));
+      }
+      const file = join(dir, 'traffic.jsonl');
+      writeFileSync(file, lines.join('\n') + '\n');
+      const res = await replay(file);
+      expect(res.get('probe')!.flagged).toBe(true);
+      expect(res.get('probe')!.firstFlaggedAt).toBeGreaterThanOrEqual(1);
+      expect(res.get('probe')!.firstFlaggedAt).toBeLessThanOrEqual(10);
+      expect(res.get('probe')!.fired).toContain('probe');
+      expect(res.get('quiet')!.queries).toBe(40);
+      writeFileSync(file, '{"ts": 1}\n');
+      await expect(replay(file)).rejects.toThrow(/expected \{"ts","principal","route","body"\}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
