@@ -21,6 +21,8 @@ beforeAll(async () => {
   for (let i = 0; i < 6; i++) await c.chat.completions.create({ model: 'moat-demo', messages: [{ role: 'user', content: `question ${i}` }], max_tokens: 3 });
   await c.chat.completions.create({ model: 'moat-demo', messages: [{ role: 'user', content: 'steal' }], logit_bias: { '3': 100 } }).catch(() => null);
   await c.completions.create({ model: 'moat-demo', prompt: 'the keeper', max_tokens: 2, echo: true }).catch(() => null);
+  // A request without a valid key is logged, but has no principal to export for replay.
+  await new OpenAI({ baseURL: t.baseURL, apiKey: 'moat_notakey', maxRetries: 0 }).chat.completions.create({ model: 'moat-demo', messages: [{ role: 'user', content: 'x' }] }).catch(() => null);
   // Closing flushes the queue and seals the head with a signed checkpoint; keep the data directory.
   await t.gw.close();
   dataDir = tempDir('moat-audit-cli-');
@@ -50,9 +52,9 @@ const verify = (dir: string, ...extra: string[]) => {
 
 describe('moat audit verify', () => {
   it('passes on the log as written, sealed to the end', () => {
-    expect(verify(dataDir)).toMatchObject({ status: 0, report: { ok: true, records: 8, first_seq: 1, last_seq: 8, unsealed: 0 } });
+    expect(verify(dataDir)).toMatchObject({ status: 0, report: { ok: true, records: 9, first_seq: 1, last_seq: 9, unsealed: 0 } });
     const human = runMoat(['audit', 'verify', '--data-dir', dataDir]);
-    expect(human.stdout).toMatch(/^audit log OK: 8 records \(seq 1\.\.8\), \d+ signed checkpoints, sealed through seq 8 \(0 unsealed\)/);
+    expect(human.stdout).toMatch(/^audit log OK: 9 records \(seq 1\.\.9\), \d+ signed checkpoints, sealed through seq 9 \(0 unsealed\)/);
   });
 
   it('fails and names the record that was changed, removed or reordered', () => {
@@ -80,14 +82,14 @@ describe('moat audit verify', () => {
     expect(seal.status).toBe(0);
     const anchor = join(dir, 'anchor.json');
     writeFileSync(anchor, seal.stdout);
-    expect(JSON.parse(seal.stdout)).toMatchObject({ seq: 8, keyId: expect.any(String) });
+    expect(JSON.parse(seal.stdout)).toMatchObject({ seq: 9, keyId: expect.any(String) });
     // Cut the last records and every checkpoint that covered them: the chain alone still looks whole.
     const db = new Database(join(dir, 'audit.db'));
     db.exec('DELETE FROM audit_log WHERE seq > 6; DELETE FROM audit_checkpoint WHERE seq > 6');
     const remaining = (db.prepare('SELECT COUNT(*) AS n FROM audit_checkpoint').get() as { n: number }).n;
     db.close();
     if (remaining > 0) expect(verify(dir)).toMatchObject({ status: 0 });
-    expect(verify(dir, '--anchor', anchor)).toMatchObject({ status: 1, report: { ok: false, first_bad_seq: 7, reason: expect.stringContaining('anchored checkpoint at seq 8') } });
+    expect(verify(dir, '--anchor', anchor)).toMatchObject({ status: 1, report: { ok: false, first_bad_seq: 7, reason: expect.stringContaining('anchored checkpoint at seq 9') } });
   });
 });
 
@@ -96,9 +98,10 @@ describe('moat audit query, export, prune', () => {
     const r = runMoat(['audit', 'query', '--data-dir', dataDir, '--decision', 'denied']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => [l.seq, l.rules])).toEqual([
-      [7, ['deny:logit_bias']],
-      [8, ['deny:echo']],
+    expect(lines.map((l) => [l.seq, l.rules, l.principal])).toEqual([
+      [7, ['deny:logit_bias'], 'alice'],
+      [8, ['deny:echo'], 'alice'],
+      [9, [], null],
     ]);
     expect(lines[0]).toMatchObject({ principal: 'alice', tenant: 'acme', keyId: expect.any(String), sourceIp: '127.0.0.1' });
     expect(runMoat(['audit', 'query', '--data-dir', dataDir, '--principal', 'nobody']).stdout).toBe('');
@@ -115,6 +118,10 @@ describe('moat audit query, export, prune', () => {
     expect(Object.keys(lines[0]!)).toEqual(['ts', 'principal', 'tenant', 'ip', 'route', 'body']);
     expect(lines[0]).toMatchObject({ principal: 'alice', tenant: 'acme', ip: '127.0.0.1', route: 'chat', body: { model: 'moat-demo', max_tokens: 3, messages: [{ role: 'user', content: 'question 0' }] } });
     expect(lines[7]).toMatchObject({ route: 'completions', body: { prompt: 'the keeper', echo: true } });
+    // The file is what detection replay reads, as it is.
+    const replay = runMoat(['detect', 'replay', '--input', out, '--json']);
+    expect(replay.status).toBe(0);
+    expect(JSON.parse(replay.stdout.trim().split('\n')[0]!)).toMatchObject({ principal: 'alice', queries: 8 });
   });
 
   it('prune removes old records up to a checkpoint and the log still verifies', () => {
@@ -122,8 +129,8 @@ describe('moat audit query, export, prune', () => {
     expect(runMoat(['audit', 'seal', '--data-dir', dir]).status).toBe(0);
     const r = runMoat(['audit', 'prune', '--data-dir', dir, '--older-than', '0s', '--json']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ removed: 8, throughSeq: 8 });
-    expect(verify(dir)).toMatchObject({ status: 0, report: { ok: true, first_seq: 9, last_seq: 9, records: 1 } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: 9, throughSeq: 9 });
+    expect(verify(dir)).toMatchObject({ status: 0, report: { ok: true, first_seq: 10, last_seq: 10, records: 1 } });
     expect(runMoat(['audit', 'prune', '--data-dir', dir, '--older-than', 'soon']).stderr).toContain('is not an age');
   });
 

@@ -72,9 +72,12 @@ export interface ExportLine {
   body: JsonObject;
 }
 
-/** The export line of a request record; null for admin records. */
+/**
+ * The export line of a request record; null for admin records and for requests nobody was
+ * authenticated for (there is no principal to attribute them to).
+ */
 export function exportLine(rec: AuditRecord): ExportLine | null {
-  if (rec.kind !== 'request') return null;
+  if (rec.kind !== 'request' || rec.principal === null) return null;
   const field = PROMPT_FIELD[rec.route as Route];
   const body: JsonObject = { ...rec.params };
   if (field && rec.prompt !== null && rec.prompt !== undefined) body[field] = rec.prompt;
