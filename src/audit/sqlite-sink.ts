@@ -195,6 +195,8 @@ export class SqliteAuditSink implements AuditSink {
       await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
       clearTimeout(timer);
       this.results?.close();
+      // A record appended after this fails loudly on the closed store instead of vanishing into a gone thread.
+      this.worker = null;
     }
     this.store.close();
   }
