@@ -4,6 +4,7 @@
  * flight, tokens). Needs Redis on 127.0.0.1:6379; skipped with a message when absent.
  */
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIdentity } from '../src/cli/identity-context.js';
@@ -88,7 +89,8 @@ describe.skipIf(!hasRedis)('limits across two Moat processes sharing Redis', () 
     } finally {
       delayMs = 0;
     }
-    // The slots came back when those requests ended, on both processes.
+    // The slots came back as those answers completed, on both processes (a moment for the store call).
+    await sleep(100);
     const again = await burst(keys.conc!, 2);
     expect(again.admitted).toBe(2);
   });

@@ -30,6 +30,8 @@ export function connectRedis(o: RedisStoreOptions): Redis {
     commandTimeout: o.commandTimeoutMs,
     connectTimeout: Math.max(1_000, o.commandTimeoutMs * 4),
     retryStrategy: (times) => Math.min(100 * times, 2_000),
+    // Calls made in the same tick share one write: fewer syscalls under concurrent load.
+    enableAutoPipelining: true,
   });
   redis.on('error', (err: Error) => o.onError?.(err));
   return redis;
