@@ -4,10 +4,10 @@
 // requests per second swing with the load; the CPU time each gateway process spends per request
 // (all its threads, from /proc) is steadier, and its inverse is the throughput a core would give.
 // Writes bench/results/gateway-audit.json.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { median, startServer, throughput } from './lib/harness.js';
+import { cpuMs, median, startServer, throughput } from './lib/harness.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROUNDS = Number(process.env.MOAT_BENCH_ROUNDS ?? 10);
@@ -19,20 +19,10 @@ const on = await startServer(here('./servers/moat-audit.js'), [upstream.url, 'on
 const off = await startServer(here('./servers/moat-audit.js'), [upstream.url, 'off']);
 const target = (s) => ({ url: s.url, path: '/chat/completions', body, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` } });
 
-/** CPU seconds used so far by a process, all threads (Linux /proc; clock ticks of 10 ms). */
-function cpuSeconds(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 async function measure(server) {
-  const c0 = cpuSeconds(server.pid);
+  const c0 = cpuMs(server.pid) ?? NaN;
   const r = await throughput({ ...target(server), seconds: SECONDS });
-  return { ...r, cpu_ms_per_req: ((cpuSeconds(server.pid) - c0) * 1000) / r.total };
+  return { ...r, cpu_ms_per_req: ((cpuMs(server.pid) ?? NaN) - c0) / r.total };
 }
 
 const runs = { on: [], off: [] };

@@ -4,28 +4,18 @@
 //     tpd, concurrency for principal and tenant, with token counting and settlement).
 //  2. Cached API-key verification, in process: the authenticator on a key it has seen, per call.
 // Needs Redis on 127.0.0.1:6379 for part 1. Writes bench/results/identity.json.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { median, startServer, throughput } from './lib/harness.js';
+import { cpuMs, median, startServer, throughput } from './lib/harness.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
 const SECONDS = quick ? 3 : 6;
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Describe the castle and its moat in one sentence.' }], max_tokens: 32 });
-
-/** CPU time (ms) a process has used so far, from /proc (Linux); null elsewhere. */
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    return null;
-  }
-}
 
 /** CPU time (ms) the Redis server has used so far. */
 async function redisCpuMs(redis) {
