@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replay } from '../src/cli/commands/detect.js';
 import { DetectEngine, probeWeight } from '../src/detect/engine.js';
-import { extractFeatures, minhashSimilarity } from '../src/detect/features.js';
+import { extractFeatures, minhashSimilarity, signatureIndices } from '../src/detect/features.js';
 import { rng } from '../src/detect/hash.js';
 import { emptyModel, scoreSignature, trainSignature } from '../src/detect/model.js';
 import { loadSignatureModel } from '../src/detect/model-file.js';
@@ -64,19 +64,19 @@ describe('window', () => {
     const w = new ActorWindow();
     const e = new Int8Array(32);
     const phi = new Float64Array(64);
-    for (let i = 0; i < 500; i++) w.add(extractFeatures(`query number ${i} about ${i * 7} things`), { ts: i * 1000, signature: 0, probe: 0, tokensIn: 5 }, e, phi, () => phi);
+    for (let i = 0; i < 500; i++) w.add(extractFeatures(`query number ${i} about ${i * 7} things`), { ts: i * 1000, signature: 0, probe: 0, tokensIn: 5 }, e, phi);
     expect(w.size).toBe(64);
     expect(w.count).toBe(500);
     // Each enumerated query differs by a counter only.
-    expect(w.mean(w.enumr)).toBeGreaterThan(0.9);
+    expect(w.enumSum / w.size).toBeGreaterThan(0.9);
   });
 });
 
 describe('engine', () => {
   it('probe weights: logit_bias and echo are strong, max_tokens 1 at temperature 0 too', () => {
-    expect(probeWeight({ maxTokens: null, temperature: null, logprobs: false, logitBias: true, echo: false, tokenPrompt: false })).toBe(1);
-    expect(probeWeight({ maxTokens: 1, temperature: 0, logprobs: false, logitBias: false, echo: false, tokenPrompt: false })).toBe(0.75);
-    expect(probeWeight({ maxTokens: 400, temperature: 0.7, logprobs: false, logitBias: false, echo: false, tokenPrompt: false })).toBe(0);
+    expect(probeWeight({ maxTokens: null, temperature: null, logprobs: false, logitBias: true, echo: false, tokenPrompt: false, priorTurns: 0 })).toBe(1);
+    expect(probeWeight({ maxTokens: 1, temperature: 0, logprobs: false, logitBias: false, echo: false, tokenPrompt: false, priorTurns: 0 })).toBe(0.75);
+    expect(probeWeight({ maxTokens: 400, temperature: 0.7, logprobs: false, logitBias: false, echo: false, tokenPrompt: false, priorTurns: 0 })).toBe(0);
   });
 
   it.skipIf(!dataDir)('one template over a corpus is flagged within 200 queries; varied prompts are not', () => {
@@ -87,9 +87,10 @@ describe('engine', () => {
     for (let i = 0; i < 200; i++) {
       t += 5_000;
       const text = `${benign[Math.floor(r() * benign.length)]}\n\nWhat label best describes this text: positive, negative or neutral?`;
-      const rec = e.observe({ ts: t, principal: 'leech', route: 'chat', body: chat(text) })!;
-      if (rec.flagged && first === null) first = rec.firstFlaggedAt;
-      e.observe({ ts: t + 1, principal: 'person', route: 'chat', body: chat(benign[i * 3]!) });
+      e.observe({ ts: t, principal: 'leech', route: 'chat', body: chat(text) });
+      if (first === null) first = e.status('leech')!.firstFlaggedAt;
+      // A person: a question every few minutes (a script's pace would be evidence of its own).
+      e.observe({ ts: Date.UTC(2025, 0, 1) + i * 180_000, principal: 'person', route: 'chat', body: chat(benign[i * 3]!) });
     }
     expect(first).not.toBeNull();
     expect(first!).toBeLessThanOrEqual(200);
@@ -126,17 +127,17 @@ describe('signature model', () => {
   it('learns a separable signature and round-trips through JSON', () => {
     const pos = ['Generate 20 diverse task instructions with inputs and outputs for a dataset', 'Create 50 question answer pairs for fine-tuning, as JSON'];
     const neg = ['How do I bake bread at home?', 'What is the capital of Peru?', 'Write a poem about my cat'];
-    const ex = [...pos.map((t) => ({ idx: extractFeatures(t).sigIdx, label: 1 as const })), ...neg.map((t) => ({ idx: extractFeatures(t).sigIdx, label: 0 as const }))];
+    const ex = [...pos.map((t) => ({ idx: signatureIndices(t), label: 1 as const })), ...neg.map((t) => ({ idx: signatureIndices(t), label: 0 as const }))];
     const m = trainSignature(ex, { epochs: 30 });
-    expect(scoreSignature(m, extractFeatures(pos[0]!).sigIdx)).toBeGreaterThan(0.5);
-    expect(scoreSignature(m, extractFeatures(neg[0]!).sigIdx)).toBeLessThan(0.5);
+    expect(scoreSignature(m, signatureIndices(pos[0]!))).toBeGreaterThan(0.5);
+    expect(scoreSignature(m, signatureIndices(neg[0]!))).toBeLessThan(0.5);
     expect(() => trainSignature(ex.filter((e) => e.label === 1))).toThrow(/both labels/);
   });
 
   it('the shipped model scores a bulk-generation request above ordinary questions', () => {
     const m = loadSignatureModel();
-    const gen = scoreSignature(m, extractFeatures('Come up with 25 varied instructions for training an assistant. Each needs an instruction, an input and an output.\nTask 1: Sort these numbers\nTask 2: Translate to Spanish').sigIdx);
-    const ask = scoreSignature(m, extractFeatures('My sister wants me to play kickball with her friends. How is the game played?').sigIdx);
+    const gen = scoreSignature(m, signatureIndices('Come up with 25 varied instructions for training an assistant. Each needs an instruction, an input and an output.\nTask 1: Sort these numbers\nTask 2: Translate to Spanish'));
+    const ask = scoreSignature(m, signatureIndices('My sister wants me to play kickball with her friends. How is the game played?'));
     expect(gen).toBeGreaterThan(0.5);
     expect(ask).toBeLessThan(0.5);
   });

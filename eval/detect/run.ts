@@ -27,13 +27,12 @@ function simulate(accounts: Account[], model: SignatureModel): { traces: Trace[]
   const idx = new Map<string, number>();
   const t0 = process.hrtime.bigint();
   for (const { e } of all) {
-    const rec = engine.observe(e)!;
+    const risk = engine.observe(e)!;
     const i = idx.get(e.principal) ?? 0;
     idx.set(e.principal, i + 1);
-    const t = traces.get(e.principal)!;
-    t.risks[i] = rec.risk;
-    t.fired = rec.fired;
+    traces.get(e.principal)!.risks[i] = risk;
   }
+  for (const t of traces.values()) t.fired = engine.status(t.account.principal)?.fired ?? [];
   const usPerQuery = Number(process.hrtime.bigint() - t0) / 1000 / all.length;
   if (process.env.DEBUG) {
     for (const a of accounts) {

@@ -3,7 +3,7 @@
  * are bulk data-generation and chain-of-thought harvesting requests, negatives are ordinary
  * prompts, content tasks and templated tasks (a template alone is not a signature).
  */
-import { extractFeatures } from '../../src/detect/features.js';
+import { signatureIndices } from '../../src/detect/features.js';
 import { rng } from '../../src/detect/hash.js';
 import { trainSignature, type SignatureModel } from '../../src/detect/model.js';
 import type { Corpus } from './corpus.js';
@@ -21,7 +21,7 @@ export function trainShippedModel(cal: Corpus): SignatureModel {
   const r = rng(993);
   for (const f of cal.templated) for (const row of f.rows) if (r() < 0.25) texts.push({ text: row, label: 0 });
   return trainSignature(
-    texts.map((t) => ({ idx: extractFeatures(t.text).sigIdx, label: t.label })),
+    texts.map((t) => ({ idx: signatureIndices(t.text), label: t.label })),
     { trainedOn: `moat eval:detect calibration part (${texts.filter((t) => t.label).length} positive, ${texts.filter((t) => !t.label).length} negative)` },
   );
 }

@@ -16,13 +16,13 @@ export class IdfTable {
   readonly df = new Float32Array(IDF_BUCKETS);
   docs = 0;
 
-  /** Counts a document's terms (each bucket at most once per document is not enforced: the error is small). */
   /** Cached IDF per bucket, refreshed every REFRESH documents (a log per term is costly). */
   private readonly cache = new Float32Array(IDF_BUCKETS).fill(1);
   private sinceRefresh = 0;
 
-  add(terms: Int32Array): void {
-    for (let i = 0; i < terms.length; i++) {
+  /** Counts a document's first `n` terms (a term repeated in one document counts again: the error is small). */
+  add(terms: Int32Array, n = terms.length): void {
+    for (let i = 0; i < n; i++) {
       const b = terms[i]! & (IDF_BUCKETS - 1);
       this.df[b] = this.df[b]! + 1;
     }
@@ -44,17 +44,24 @@ export class IdfTable {
 
 const acc = new Float64Array(EMBED_DIM);
 
-/** Embeds a query's terms into `out` (unit length, int8 scale 127); all zeros for an empty query. */
-export function lexicalEmbedding(terms: Int32Array, idf: IdfTable, out: Int8Array = new Int8Array(EMBED_DIM)): Int8Array {
+/** Embeds a query's first `n` terms into `out` (unit length, int8 scale 127); all zeros for an empty query. */
+export function lexicalEmbedding(terms: Int32Array, idf: IdfTable, out: Int8Array = new Int8Array(EMBED_DIM), n = terms.length): Int8Array {
   acc.fill(0);
-  for (let i = 0; i < terms.length; i++) {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
     const t = terms[i]!;
     const w = idf.idf(t);
-    const signs = mix2(t, PROJ_SEED);
-    // Add w to every dimension, then subtract 2w where the sign bit is clear.
-    const w2 = 2 * w;
-    for (let d = 0; d < EMBED_DIM; d++) acc[d] = acc[d]! + w - w2 * (1 - ((signs >>> d) & 1));
+    total += w;
+    // One hash gives all 32 signs of the term's random projection. A dimension's sum is
+    // 2·(weight of the terms with that bit set) − (weight of all terms): visit set bits only.
+    let signs = mix2(t, PROJ_SEED);
+    while (signs !== 0) {
+      const d = 31 - Math.clz32(signs & -signs);
+      acc[d] = acc[d]! + w;
+      signs &= signs - 1;
+    }
   }
+  for (let d = 0; d < EMBED_DIM; d++) acc[d] = 2 * acc[d]! - total;
   return quantize(acc, out);
 }
 

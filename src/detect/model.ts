@@ -27,12 +27,12 @@ export function emptyModel(): SignatureModel {
   return { dim: SIG_DIM, bias: -8, weights: new Float32Array(SIG_DIM), trainedOn: 'untrained' };
 }
 
-/** Probability that a query is a distillation request (bulk instruction/data generation). */
-export function scoreSignature(m: SignatureModel, idx: Uint16Array): number {
-  if (idx.length === 0) return 0;
-  const scale = 1 / Math.sqrt(idx.length);
+/** Probability that a query is a distillation request (bulk instruction/data generation), from its first `n` feature indices. */
+export function scoreSignature(m: SignatureModel, idx: Uint16Array, n = idx.length): number {
+  if (n === 0) return 0;
+  const scale = 1 / Math.sqrt(n);
   let z = 0;
-  for (let i = 0; i < idx.length; i++) z += m.weights[idx[i]! & (m.dim - 1)]!;
+  for (let i = 0; i < n; i++) z += m.weights[idx[i]! & (m.dim - 1)]!;
   z = m.bias + z * scale;
   return 1 / (1 + Math.exp(-z));
 }

@@ -22,6 +22,19 @@ export const signalTuningSchema = z.strictObject({
   volume: ramp(4, 12),
   /** Bias-corrected MMD² of the window against the benign reference. */
   topic: ramp(0.04, 0.12),
+  /** Sustained harvesting: requests beyond a person's pace (leaky buckets), weighted by the share of single-turn requests. */
+  harvest: z
+    .strictObject({
+      /** The pace one person can sustain: requests an hour (over a session) and a day. */
+      perHour: z.number().positive().default(60),
+      perDay: z.number().positive().default(400),
+      /** Score 0 at `lo` requests beyond that pace, 1 at `hi`. */
+      lo: z.number().default(100),
+      hi: z.number().default(300),
+      /** Share of single-turn requests (no earlier assistant turn) from which the evidence counts. */
+      singleTurn: ramp(0.6, 0.9),
+    })
+    .prefault({}),
 });
 
 export const detectSchema = z.strictObject({
@@ -67,6 +80,7 @@ export const detectSchema = z.strictObject({
 
 export type DetectConfig = z.output<typeof detectSchema>;
 export type SignalTuning = z.output<typeof signalTuningSchema>;
+export type HarvestTuning = SignalTuning['harvest'];
 
 /** The defaults, as replay and evaluation use them. */
 export function defaultDetectConfig(): DetectConfig {

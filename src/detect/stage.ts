@@ -49,7 +49,7 @@ export function detect(engine: DetectEngine, quotas: QuotaStore): Stage {
     finish(ctx) {
       const id = ctx.identity;
       if (!cfg.enabled || !id) return;
-      const rec = engine.observe({
+      const risk = engine.observe({
         ts: ctx.startedAt,
         principal: id.principal,
         tenant: id.tenant,
@@ -59,7 +59,7 @@ export function detect(engine: DetectEngine, quotas: QuotaStore): Stage {
         ...(ctx.usage ? { tokensOut: ctx.usage.completionTokens } : {}),
       });
       // Requests refused before this stage decided still carry the risk they produced.
-      if (ctx.risk === null && rec) ctx.risk = rec.risk;
+      if (ctx.risk === null && risk !== null) ctx.risk = risk;
     },
   };
 }

@@ -16,6 +16,8 @@ export interface ProbeParams {
   echo: boolean;
   /** The prompt was given as token ids rather than text. */
   tokenPrompt: boolean;
+  /** Assistant turns before the last user message (0: a self-contained, single-turn request). */
+  priorTurns: number;
 }
 
 function partText(content: unknown): string {
@@ -35,22 +37,20 @@ function clip(s: string): string {
 }
 
 /**
- * The text a detector looks at. For chat it is what the user role wrote (system prompts are
- * usually the deployment's own and shared by every user, so they would make everybody look
- * templated); for completions the prompt; for embeddings the input.
+ * The text a detector looks at. For chat it is the last message the user role wrote: the new
+ * query (earlier turns were observed when they were new, and re-reading them would make every
+ * conversation look like near-duplicates); system prompts are usually the deployment's own and
+ * shared by every user. For completions the prompt; for embeddings the input.
  */
 export function promptText(route: string, body: JsonObject): string {
   if (route === 'chat') {
     const msgs = body.messages;
     if (!Array.isArray(msgs)) return '';
-    let out = '';
-    for (const m of msgs) {
-      if (!m || typeof m !== 'object' || (m as JsonObject).role !== 'user') continue;
-      const t = partText((m as JsonObject).content);
-      if (t) out += (out ? '\n' : '') + t;
-      if (out.length > MAX_TEXT * 2) break;
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i] as JsonObject | null;
+      if (m && typeof m === 'object' && m.role === 'user') return clip(partText(m.content));
     }
-    return clip(out);
+    return '';
   }
   const v = route === 'embeddings' ? body.input : body.prompt;
   if (typeof v === 'string') return clip(v);
@@ -59,6 +59,19 @@ export function promptText(route: string, body: JsonObject): string {
     return clip(strs.join('\n'));
   }
   return '';
+}
+
+function priorTurns(route: string, body: JsonObject): number {
+  const msgs = body.messages;
+  if (route !== 'chat' || !Array.isArray(msgs)) return 0;
+  let turns = 0;
+  let lastUser = -1;
+  for (let i = msgs.length - 1; i >= 0 && lastUser < 0; i--) if ((msgs[i] as JsonObject | null)?.role === 'user') lastUser = i;
+  for (let i = 0; i < lastUser; i++) {
+    const role = (msgs[i] as JsonObject | null)?.role;
+    if (role === 'assistant' || role === 'tool' || role === 'function') turns++;
+  }
+  return turns;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -74,5 +87,6 @@ export function probeParams(route: string, body: JsonObject): ProbeParams {
     logitBias: !!lb && typeof lb === 'object' && Object.keys(lb).length > 0,
     echo: body.echo === true,
     tokenPrompt: Array.isArray(prompt) && prompt.length > 0 && (typeof prompt[0] === 'number' || Array.isArray(prompt[0])),
+    priorTurns: priorTurns(route, body),
   };
 }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ensureDataDir } from '../../config/data-dir.js';
 import { DetectEngine, type RiskRecord } from '../../detect/engine.js';
-import { extractFeatures } from '../../detect/features.js';
+import { signatureIndices } from '../../detect/features.js';
 import { loadSignatureModel } from '../../detect/model-file.js';
 import { modelToJson, trainSignature } from '../../detect/model.js';
 import { defaultDetectConfig } from '../../detect/schema.js';
@@ -57,7 +57,7 @@ async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: R
 /** Runs the live engine over `{"ts","principal","tenant"?,"ip"?,"route","body"}` lines. */
 export async function replay(file: string, modelFile?: string): Promise<Map<string, RiskRecord>> {
   const engine = new DetectEngine(defaultDetectConfig(), loadSignatureModel(modelFile));
-  const last = new Map<string, RiskRecord>();
+  const seen = new Set<string>();
   const peak = new Map<string, RiskRecord>();
   for await (const { line, value: v } of jsonLines(file)) {
     const ts = typeof v.ts === 'number' ? v.ts : Date.parse(String(v.ts));
@@ -65,13 +65,17 @@ export async function replay(file: string, modelFile?: string): Promise<Map<stri
       throw new CliError(`${file}:${line}: expected {"ts","principal","route","body"} (ts as ISO time or epoch ms)`);
     }
     const route = v.route === 'completions' || v.route === 'embeddings' ? v.route : 'chat';
-    const rec = engine.observe({ ts, principal: v.principal, tenant: typeof v.tenant === 'string' ? v.tenant : null, ip: typeof v.ip === 'string' ? v.ip : null, route, body: v.body as Record<string, unknown> });
-    if (!rec) continue;
-    last.set(v.principal, rec);
-    if (rec.risk >= (peak.get(v.principal)?.risk ?? -1)) peak.set(v.principal, rec);
+    const risk = engine.observe({ ts, principal: v.principal, tenant: typeof v.tenant === 'string' ? v.tenant : null, ip: typeof v.ip === 'string' ? v.ip : null, route, body: v.body as Record<string, unknown> });
+    if (risk === null) continue;
+    seen.add(v.principal);
+    // A snapshot of the record only when its risk reaches a new high (building one is not free).
+    if (risk > (peak.get(v.principal)?.risk ?? -1)) peak.set(v.principal, engine.status(v.principal)!);
   }
   // Report each principal at its riskiest moment, with its final flag state.
-  for (const [p, r] of last) peak.set(p, { ...peak.get(p)!, flagged: r.flagged, firstFlaggedAt: r.firstFlaggedAt, queries: r.queries, peak: r.peak, fired: r.fired });
+  for (const p of seen) {
+    const r = engine.status(p);
+    if (r) peak.set(p, { ...peak.get(p)!, flagged: r.flagged, firstFlaggedAt: r.firstFlaggedAt, queries: r.queries, peak: r.peak, fired: r.fired });
+  }
   return peak;
 }
 
@@ -166,7 +170,7 @@ export function registerDetect(program: Command): void {
         if (v.label !== 0 && v.label !== 1) throw new CliError(`${o.input}:${line}: "label" must be 0 or 1`);
         const text = typeof v.text === 'string' ? v.text : v.body && typeof v.body === 'object' ? promptText(String(v.route ?? 'chat'), v.body as Record<string, unknown>) : null;
         if (text === null) throw new CliError(`${o.input}:${line}: expected "text", or "route" and "body"`);
-        examples.push({ idx: extractFeatures(text).sigIdx, label: v.label });
+        examples.push({ idx: signatureIndices(text), label: v.label });
       }
       let model;
       try {
