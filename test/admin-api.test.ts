@@ -111,6 +111,10 @@ describe('keys', () => {
     expect(errCode(await chat(r.json.key as string).catch((e: unknown) => e))).toBe('MOAT_ERR_KEY_EXPIRED');
     await chat(r2.json.key as string);
     expect((await admin('POST', `/keys/${String(r.json.id)}/rotate`, { overlapSeconds: -1 })).status).toBe(400);
+    // A key that expires is replaced by one with the same lifetime, counted from the rotation.
+    const short = await admin('POST', '/keys', { principal: 'erin', expiresInDays: 10 });
+    const renewed = await admin('POST', `/keys/${String(short.json.id)}/rotate`);
+    expect(Math.abs(Date.parse(renewed.json.expiresAt as string) - (Date.now() + 10 * 86_400_000))).toBeLessThan(60_000);
     expect((await admin('GET', '/keys/key_doesnotexist')).status).toBe(404);
   });
 });

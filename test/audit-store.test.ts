@@ -108,6 +108,13 @@ for (const [name, make, available] of backends) {
       expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 16, reason: 'records 16..25 were removed without a retention record' });
     });
 
+    it('retention of every record leaves a chain that new records continue', async () => {
+      await b.store.write([], sealing, true);
+      expect(await b.store.prune('2030-01-01T00:00:00.000Z', sealing)).toEqual({ removed: 50, throughSeq: 50 });
+      await b.store.write([record(60), record(61)], sealing);
+      expect(await verify()).toMatchObject({ ok: true, first_seq: 51, last_seq: 53, records: 3 });
+    });
+
     it('retention with no checkpoint before the cut-off removes nothing', async () => {
       expect(await b.store.prune('2025-01-01T00:00:03.000Z', sealing)).toEqual({ removed: 0, throughSeq: null });
       expect(await verify()).toMatchObject({ ok: true, records: 50 });

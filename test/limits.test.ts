@@ -143,6 +143,11 @@ describe('request limits', () => {
     expect((await chat(key)).status).toBe(200);
   });
 
+  it('a client that waits for each answer never trips its own concurrency limit of 1', async () => {
+    const key = await keyFor('one-at-a-time', { concurrency: 1, tpm: 100_000 });
+    for (let i = 0; i < 5; i++) expect((await chat(key)).status).toBe(200);
+  });
+
   it('a tenant limit is shared by all principals of the tenant', async () => {
     await t.gw.admin.createTenant('small-team', { rpm: 3 });
     const a = await keyFor('team-a', {}, 'small-team');

@@ -1,6 +1,7 @@
 // Shared benchmark tools: start a server in its own process, and measure latency, throughput
 // and time to first byte against it from this (load-generating) process.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
@@ -12,10 +13,23 @@ export function startServer(script, args = []) {
     child.stdout.on('data', (d) => {
       buf += d;
       const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ ...JSON.parse(buf.slice(0, nl)), stop: () => stop(child) });
+      if (nl >= 0) resolve({ pid: child.pid, ...JSON.parse(buf.slice(0, nl)), stop: () => stop(child) });
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+/**
+ * CPU time (ms) a process has used so far, all threads, from /proc (Linux; clock ticks of
+ * 10 ms); null elsewhere. CPU per request is the figure that stays meaningful on a busy machine.
+ */
+export function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
 
 function stop(child) {

@@ -37,7 +37,7 @@ export class BatchingAuditSink implements AuditSink {
     readonly store: AuditStore,
     private readonly opts: BatchingOptions,
   ) {
-    this.maxBatch = opts.maxBatch ?? 5_000;
+    this.maxBatch = opts.maxBatch ?? 2_000;
     this.seal = opts.seal;
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();

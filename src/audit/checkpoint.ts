@@ -41,7 +41,7 @@ export class AuditSigner {
   readonly keyId: string;
   readonly publicKey: KeyObject;
 
-  constructor(private readonly privateKey: KeyObject) {
+  constructor(readonly privateKey: KeyObject) {
     this.publicKey = createPublicKey(privateKey);
     this.keyId = keyIdOf(this.publicKey);
   }

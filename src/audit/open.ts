@@ -9,7 +9,8 @@ import type { MoatConfig } from '../config/schema.js';
 import { BatchingAuditSink } from './batching-sink.js';
 import type { SealPolicy } from './checkpoint.js';
 import { PgAuditStore } from './pg-store.js';
-import { SqliteAuditSink, SqliteAuditStore } from './sqlite-sink.js';
+import { SqliteAuditSink } from './sqlite-sink.js';
+import { SqliteAuditStore } from './sqlite-store.js';
 import { loadSigner } from './signing-key.js';
 import type { AuditStore } from './store.js';
 
@@ -25,7 +26,7 @@ export function openAuditStore(config: Pick<MoatConfig, 'audit' | 'dataDir'>): A
 }
 
 /** The sink the gateway writes through. */
-export function openAuditSink(config: Pick<MoatConfig, 'audit' | 'dataDir'>, log: Logger): BatchingAuditSink {
+export function openAuditSink(config: Pick<MoatConfig, 'audit' | 'dataDir'>, log: Logger): BatchingAuditSink | SqliteAuditSink {
   const a = config.audit;
   const opts = { flushMs: a.flushMs, maxQueue: a.maxQueue, seal: sealPolicy(config), log };
   if (a.sink === 'postgres') return new BatchingAuditSink(new PgAuditStore(a.postgres!), opts);

@@ -67,7 +67,10 @@ export class PgAuditStore implements AuditStore {
 
   private async appendLocked(c: pg.PoolClient, records: readonly AuditRecord[], seal: SealPolicy, force: boolean): Promise<void> {
     const h = (await c.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM ${this.t} ORDER BY seq DESC LIMIT 1`)).rows[0];
-    const head = h ? { seq: Number(h.seq), hash: h.hash } : null;
+    const lastRow = (await c.query<Checkpoint>(`SELECT ${CP_COLUMNS} FROM ${this.cpT} ORDER BY id DESC LIMIT 1`)).rows[0];
+    const last = lastRow ? toCp(lastRow) : null;
+    // After retention removed every record, the chain continues from the anchoring checkpoint.
+    const head = h ? { seq: Number(h.seq), hash: h.hash } : last;
     const rows = linkRecords(head, records.map((r) => JSON.stringify(r)));
     if (rows.length > 0) {
       const col = <K extends keyof AuditRecord>(k: K) => records.map((r) => r[k]);
@@ -79,8 +82,6 @@ export class PgAuditStore implements AuditStore {
     }
     const top = rows.at(-1) ?? head;
     if (!top) return;
-    const lastRow = (await c.query<Checkpoint>(`SELECT ${CP_COLUMNS} FROM ${this.cpT} ORDER BY id DESC LIMIT 1`)).rows[0];
-    const last = lastRow ? toCp(lastRow) : null;
     if (!sealDue(top.seq, last, seal, force)) return;
     const cp = seal.signer.sign({ seq: top.seq, hash: top.hash, prev: last ? checkpointDigest(last) : GENESIS });
     await c.query(`INSERT INTO ${this.cpT} (seq, hash, ts, prev, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)`, [cp.seq, cp.hash, cp.ts, cp.prev, cp.keyId, cp.signature]);

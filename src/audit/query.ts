@@ -5,9 +5,8 @@
 import type { JsonObject, Route } from '../pipeline/context.js';
 import { PROMPT_FIELD, type AuditRecord } from './record.js';
 
-/** One row as stored (SQLite and PostgreSQL alike). */
-export interface StoredRow {
-  seq: number;
+/** The columns stored beside each record's JSON, for queries (verify checks they agree with it). */
+export interface IndexedColumns {
   ts: string;
   kind: string;
   principal: string | null;
@@ -15,6 +14,11 @@ export interface StoredRow {
   model: string | null;
   route: string;
   outcome: string;
+}
+
+/** One row as stored (SQLite and PostgreSQL alike). */
+export interface StoredRow extends IndexedColumns {
+  seq: number;
   data: string;
   prevHash: string;
   hash: string;
@@ -68,9 +72,12 @@ export interface ExportLine {
   body: JsonObject;
 }
 
-/** The export line of a request record; null for admin records. */
+/**
+ * The export line of a request record; null for admin records and for requests nobody was
+ * authenticated for (there is no principal to attribute them to).
+ */
 export function exportLine(rec: AuditRecord): ExportLine | null {
-  if (rec.kind !== 'request') return null;
+  if (rec.kind !== 'request' || rec.principal === null) return null;
   const field = PROMPT_FIELD[rec.route as Route];
   const body: JsonObject = { ...rec.params };
   if (field && rec.prompt !== null && rec.prompt !== undefined) body[field] = rec.prompt;

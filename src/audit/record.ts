@@ -46,6 +46,8 @@ export function keepPrompt(value: unknown, mode: PromptMode): unknown {
 
 /** Longest serialized parameter value kept whole; a longer one (a huge logit_bias map) is summarized. */
 export const MAX_PARAM_CHARS = 16_384;
+/** Most parameters kept per record. */
+export const MAX_PARAMS = 128;
 
 /**
  * The request's parameters without the prompt. A value too large to keep is replaced by
@@ -54,8 +56,15 @@ export const MAX_PARAM_CHARS = 16_384;
  */
 export function boundedParams(body: JsonObject, promptField: string, maxChars = MAX_PARAM_CHARS): JsonObject {
   const params: JsonObject = {};
-  for (const k of Object.keys(body)) {
+  let kept = 0;
+  const keys = Object.keys(body);
+  for (const k of keys) {
     if (k === promptField) continue;
+    // A refused body can carry any number of made-up fields; keep the first ones and count the rest.
+    if (++kept > MAX_PARAMS || k.length > 256) {
+      params['(more fields)'] = keys.length - kept + 1;
+      break;
+    }
     const v = body[k];
     if (typeof v === 'object' && v !== null) {
       const text = JSON.stringify(v);

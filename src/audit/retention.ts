@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { MoatConfig } from '../config/schema.js';
+import type { SealPolicy } from './checkpoint.js';
 import type { AuditSink } from './sink.js';
-import { BatchingAuditSink } from './batching-sink.js';
+import type { AuditStore } from './store.js';
 
 const HOUR = 3_600_000;
 
@@ -16,11 +17,13 @@ export function retentionCutoff(days: number, now = Date.now()): string {
 
 export function startRetention(config: Pick<MoatConfig, 'audit'>, sink: AuditSink, log: Logger, everyMs = HOUR): { stop(): void } | null {
   const days = config.audit.retentionDays;
-  if (days <= 0 || !(sink instanceof BatchingAuditSink)) return null;
-  const seal = sink.seal;
+  // The configured sinks (SQLite, PostgreSQL) expose their store; a sink without one keeps nothing.
+  const s = sink as Partial<{ store: AuditStore; seal: SealPolicy }>;
+  if (days <= 0 || !s.store || !s.seal) return null;
+  const { store, seal } = s;
   const run = async () => {
     try {
-      const r = await sink.store.prune(retentionCutoff(days), seal);
+      const r = await store.prune(retentionCutoff(days), seal);
       if (r.removed > 0) log.info({ removed: r.removed, throughSeq: r.throughSeq }, 'audit retention removed old records');
     } catch (err) {
       log.error({ err }, 'audit retention failed; it will be retried');

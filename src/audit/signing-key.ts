@@ -29,6 +29,11 @@ export function loadSigner(dataDir: string, configuredPem?: string): AuditSigner
   const dir = ensureDataDir(dataDir);
   const file = join(dir, SIGNING_KEY_FILE);
   let pem = readIfExists(file);
+  const pubFile = join(dir, PUBLIC_KEY_FILE);
+  if (pem === null && readIfExists(pubFile) !== null) {
+    // A new key would sign checkpoints that the kept public key cannot verify.
+    throw new Error(`${SIGNING_KEY_FILE} is missing from ${dir} but ${PUBLIC_KEY_FILE} is there: restore the key, or move ${PUBLIC_KEY_FILE} away to start a new one`);
+  }
   if (pem === null) {
     const { privateKey } = generateKeyPairSync('ed25519');
     try {
@@ -39,7 +44,6 @@ export function loadSigner(dataDir: string, configuredPem?: string): AuditSigner
     pem = readFileSync(file, 'utf8');
   }
   const signer = new AuditSigner(createPrivateKey(pem));
-  const pubFile = join(dir, PUBLIC_KEY_FILE);
   if (readIfExists(pubFile) === null) writeFileSync(pubFile, signer.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   return signer;
 }

@@ -1,125 +1,203 @@
 /**
- * The embedded audit log: an append-only, hash-chained table in `<dataDir>/audit.db` (SQLite,
- * WAL), with its signed checkpoints beside it. Each write is one transaction that reads the
- * chain head inside it (BEGIN IMMEDIATE), so several processes sharing the file (a server and
- * `moat audit prune`, or two replicas) still build one unbroken chain.
+ * The gateway's default audit sink: `<dataDir>/audit.db`, written by a worker thread.
+ *
+ * On the request path a record is only queued (an array push). Every `flushMs` the main thread
+ * serializes the queue and hands it, in batches, to the writer thread (sqlite-writer.ts), which
+ * chains, inserts and checkpoints them; so a transaction never stalls the event loop. The queue
+ * (records waiting plus records handed over) is bounded: when it is full the gateway answers 503
+ * rather than drop a record, and a batch the writer could not store goes back to the queue.
+ * `flush()` is synchronous (it waits for the writer), which shutdown and tests rely on. If the
+ * writer thread cannot run, the sink writes on the main thread instead, and says so in the log.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import { ensureDataDir } from '../config/data-dir.js';
-import { BatchingAuditSink, type BatchingOptions } from './batching-sink.js';
-import { linkRecords } from './chain.js';
-import { checkpointDigest, sealDue, type Checkpoint, type SealPolicy } from './checkpoint.js';
-import { ROW_COLUMNS, whereClause, type AuditFilter, type StoredRow } from './query.js';
+import type { SealPolicy } from './checkpoint.js';
 import type { AuditRecord } from './record.js';
-import { pruneTarget, schemaSql, type AuditStore, type PruneResult } from './store.js';
-import { retentionRecord } from './verify.js';
+import type { AuditSink } from './sink.js';
+import { SqliteAuditStore, packRows } from './sqlite-store.js';
+import type { WriterData, WriterRequest, WriterResult } from './sqlite-writer.js';
 
+// The compiled writer; from src/audit (tests) and from dist/audit alike this is dist/audit.
+const WRITER = new URL('../../dist/audit/sqlite-writer.js', import.meta.url);
+const WAIT_MS = 30_000;
 
-const CP_COLUMNS = 'seq, hash, ts, prev, key_id AS keyId, signature';
-const PAGE = 5_000;
-
-export class SqliteAuditStore implements AuditStore {
-  readonly db: Database.Database;
-  private readonly head;
-  private readonly insert;
-  private readonly lastCp;
-  private readonly insertCp;
-  private readonly writeTxn: (records: readonly AuditRecord[], seal: SealPolicy, force: boolean) => void;
-
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a committed transaction survives a process kill; only an OS crash or
-    // power loss can take back the last few (docs/policy-and-audit.md).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(schemaSql('', { seq: 'INTEGER', id: 'INTEGER' }));
-    this.head = this.db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    this.insert = this.db.prepare('INSERT INTO audit_log (seq, ts, kind, principal, tenant, model, route, outcome, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.lastCp = this.db.prepare<[], Checkpoint>(`SELECT ${CP_COLUMNS} FROM audit_checkpoint ORDER BY id DESC LIMIT 1`);
-    this.insertCp = this.db.prepare('INSERT INTO audit_checkpoint (seq, hash, ts, prev, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)');
-    this.writeTxn = this.db.transaction((records: readonly AuditRecord[], seal: SealPolicy, force: boolean) => this.appendLocked(records, seal, force)).immediate;
-  }
-
-  /** Appends inside an open transaction. */
-  private appendLocked(records: readonly AuditRecord[], seal: SealPolicy, force: boolean): void {
-    const h = this.head.get();
-    const rows = linkRecords(h, records.map((r) => JSON.stringify(r)));
-    for (let i = 0; i < rows.length; i++) {
-      const r = records[i]!;
-      const row = rows[i]!;
-      this.insert.run(row.seq, r.ts, r.kind, r.principal, r.tenant, r.model, r.route, r.outcome, row.data, row.prevHash, row.hash);
-    }
-    const top = rows.at(-1) ?? (h ? { seq: h.seq, hash: h.hash } : null);
-    if (!top) return;
-    const last = this.lastCp.get();
-    if (!sealDue(top.seq, last, seal, force)) return;
-    const cp = seal.signer.sign({ seq: top.seq, hash: top.hash, prev: last ? checkpointDigest(last) : '0'.repeat(64) });
-    this.insertCp.run(cp.seq, cp.hash, cp.ts, cp.prev, cp.keyId, cp.signature);
-  }
-
-  write(records: readonly AuditRecord[], seal: SealPolicy, force = false): void {
-    this.writeTxn(records, seal, force);
-  }
-
-  *rows(): Iterable<StoredRow> {
-    yield* this.query({});
-  }
-
-  checkpoints(): Checkpoint[] {
-    return this.db.prepare<[], Checkpoint>(`SELECT ${CP_COLUMNS} FROM audit_checkpoint ORDER BY id`).all();
-  }
-
-  /** Pages by sequence number, so a long read holds no transaction open against the writer. */
-  *query(filter: AuditFilter): Iterable<StoredRow> {
-    let after = filter.afterSeq ?? 0;
-    let left = filter.limit ?? Infinity;
-    for (;;) {
-      const w = whereClause({ ...filter, afterSeq: after }, () => '?');
-      const n = Math.min(PAGE, left);
-      const page = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM audit_log ${w.sql} ORDER BY seq LIMIT ${n}`).all(...w.params) as StoredRow[];
-      yield* page;
-      left -= page.length;
-      if (page.length < n || left <= 0) return;
-      after = page.at(-1)!.seq;
-    }
-  }
-
-  prune(before: string, seal: SealPolicy): PruneResult {
-    return this.db
-      .transaction((): PruneResult => {
-        const firstRow = this.db.prepare<[], { seq: number }>('SELECT seq FROM audit_log ORDER BY seq LIMIT 1').get();
-        if (!firstRow) return { removed: 0, throughSeq: null };
-        const keep = this.db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_log WHERE ts >= ?').get(before)?.seq ?? Infinity;
-        const cps = this.db.prepare<[], { seq: number }>('SELECT seq FROM audit_checkpoint').all().map((c) => c.seq);
-        const through = pruneTarget(keep, cps, firstRow.seq);
-        if (through === null) return { removed: 0, throughSeq: null };
-        const removed = this.db.prepare('DELETE FROM audit_log WHERE seq <= ?').run(through).changes;
-        const rec = retentionRecord(before, through, removed);
-        this.appendLocked([rec], seal, true);
-        return { removed, throughSeq: through };
-      })
-      .immediate();
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+export interface SqliteSinkOptions {
+  flushMs: number;
+  maxQueue: number;
+  /** Most records per transaction. */
+  maxBatch?: number;
+  seal: SealPolicy;
+  log: Logger;
+  /** Write on a worker thread (default); false writes on the main thread. */
+  thread?: boolean;
 }
 
-/** The SQLite-backed sink the gateway uses by default. */
-export class SqliteAuditSink extends BatchingAuditSink {
-  /** The underlying database, for tests and tools that read the log directly. */
+export class SqliteAuditSink implements AuditSink {
+  /** The main thread's connection: reads, retention, and writes when there is no writer thread. */
+  readonly store: SqliteAuditStore;
   readonly db: Database.Database;
+  readonly seal: SealPolicy;
+  /** Records stored so far through this sink. */
+  written = 0;
+  private queue: AuditRecord[] = [];
+  private readonly handedOver = new Map<number, AuditRecord[]>();
+  private inFlight = 0;
+  private lastId = 0;
+  private worker: Worker | null = null;
+  private results: MessagePort | null = null;
+  private readonly done = new Int32Array(new SharedArrayBuffer(4));
+  private readonly timer: NodeJS.Timeout;
+  private readonly maxBatch: number;
+  private failing = false;
+  private closed = false;
 
-  constructor(dataDir: string, opts: BatchingOptions) {
-    const store = new SqliteAuditStore(join(ensureDataDir(dataDir), 'audit.db'));
-    super(store, opts);
-    this.db = store.db;
+  constructor(
+    dataDir: string,
+    private readonly opts: SqliteSinkOptions,
+  ) {
+    const file = join(ensureDataDir(dataDir), 'audit.db');
+    this.store = new SqliteAuditStore(file);
+    this.db = this.store.db;
+    this.seal = opts.seal;
+    this.maxBatch = opts.maxBatch ?? 2_000;
+    if (opts.thread !== false) this.startWriter(file);
+    this.timer = setInterval(() => this.handOver(), opts.flushMs);
+    this.timer.unref();
   }
 
-  override flush(force = false): void {
-    void super.flush(force);
+  /** True when the writes run on a worker thread. */
+  get threaded(): boolean {
+    return this.worker !== null;
+  }
+
+  private startWriter(file: string): void {
+    if (!existsSync(fileURLToPath(WRITER))) {
+      this.opts.log.warn('the audit writer thread is not built (run npm run build); writing the audit log on the main thread');
+      return;
+    }
+    const { port1, port2 } = new MessageChannel();
+    const data: WriterData = { file, privateKey: this.seal.signer.privateKey, everyRecords: this.seal.everyRecords, everyMs: this.seal.everyMs, done: this.done.buffer as SharedArrayBuffer, results: port2 };
+    const w = new Worker(WRITER, { workerData: data, transferList: [port2] });
+    port1.on('message', (r: WriterResult) => this.settle(r));
+    port1.unref();
+    w.unref();
+    w.on('error', (err) => this.writerGone(err));
+    w.on('exit', (code) => {
+      if (!this.closed) this.writerGone(new Error(`the writer thread exited with code ${code}`));
+    });
+    this.worker = w;
+    this.results = port1;
+  }
+
+  /** The writer thread died: take back what it held, in order, and write on the main thread from now on. */
+  private writerGone(err: unknown): void {
+    if (!this.worker) return;
+    this.opts.log.error({ err }, 'the audit writer thread failed; writing the audit log on the main thread');
+    this.worker = null;
+    this.results?.close();
+    this.results = null;
+    const back = [...this.handedOver.keys()].sort((a, b) => a - b).flatMap((id) => this.handedOver.get(id)!);
+    this.handedOver.clear();
+    this.inFlight = 0;
+    this.queue = back.concat(this.queue);
+  }
+
+  private settle(r: WriterResult): void {
+    const batch = this.handedOver.get(r.id);
+    if (!batch) return;
+    this.handedOver.delete(r.id);
+    this.inFlight -= batch.length;
+    if (r.error === null) this.succeeded(batch.length);
+    else this.failed(batch, r.error);
+  }
+
+  private succeeded(n: number): void {
+    this.written += n;
+    if (this.failing) this.opts.log.info({ records: n }, 'audit log writes recovered');
+    this.failing = false;
+  }
+
+  private failed(batch: AuditRecord[], err: unknown): void {
+    this.queue = batch.concat(this.queue);
+    if (!this.failing) this.opts.log.error({ err, queued: this.queue.length }, 'audit log write failed; records kept in memory and retried');
+    this.failing = true;
+  }
+
+  append(record: AuditRecord): void {
+    this.queue.push(record);
+  }
+
+  accepting(): boolean {
+    return this.queue.length + this.inFlight < this.opts.maxQueue;
+  }
+
+  queued(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Serializes queued records and hands them to the writer (or writes them here without one). */
+  private handOver(force = false): void {
+    while (this.queue.length > 0 || force) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      if (!this.worker) {
+        try {
+          this.store.write(batch, this.seal, force);
+          this.succeeded(batch.length);
+        } catch (err) {
+          this.failed(batch, err);
+          return;
+        }
+      } else {
+        const id = ++this.lastId;
+        this.handedOver.set(id, batch);
+        this.inFlight += batch.length;
+        this.worker.postMessage({ id, rows: packRows(batch), force } satisfies WriterRequest);
+      }
+      force = false;
+    }
+  }
+
+  /** Writes everything queued and waits until it is stored; `force` also signs a checkpoint of the head. */
+  flush(force = false): void {
+    this.handOver(force);
+    if (!this.worker) return;
+    const target = this.lastId;
+    const deadline = Date.now() + WAIT_MS;
+    for (let cur = Atomics.load(this.done, 0); cur < target; cur = Atomics.load(this.done, 0)) {
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.done, 0, cur, left) === 'timed-out') {
+        this.opts.log.error({ waiting: this.inFlight }, 'the audit writer thread did not finish in time');
+        return;
+      }
+    }
+    // The writer posts each outcome before it raises the counter: collect them now, synchronously.
+    for (let m = this.results && receiveMessageOnPort(this.results); m; m = this.results && receiveMessageOnPort(this.results)) this.settle(m.message as WriterResult);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    this.flush(true);
+    this.closed = true;
+    if (this.queue.length + this.inFlight > 0) this.opts.log.error({ queued: this.queued() }, 'audit records could not be written before shutdown');
+    const w = this.worker;
+    if (w) {
+      // Held referenced until it has exited, so that a process closing the sink waits for it.
+      w.ref();
+      let timer: NodeJS.Timeout | undefined;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.postMessage({ close: true } satisfies WriterRequest);
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+      clearTimeout(timer);
+      this.results?.close();
+      // A record appended after this fails loudly on the closed store instead of vanishing into a gone thread.
+      this.worker = null;
+    }
+    this.store.close();
   }
 }

@@ -35,7 +35,13 @@ export function openAudit(o: AuditOptions): AuditContext {
     store: openAuditStore(c),
     dataDir,
     audit,
-    seal: () => sealPolicy(c),
+    seal: () => {
+      try {
+        return sealPolicy(c);
+      } catch (e) {
+        throw new CliError(`cannot load the audit signing key: ${(e as Error).message}`);
+      }
+    },
     trusted(files) {
       try {
         if (files.length) return trustedKeys(files);

@@ -45,6 +45,8 @@ export class IdentityAdmin {
     readonly store: IdentityStore,
     readonly keys: ApiKeys,
     readonly roles: RoleRegistry,
+    /** Drops this process's cached credentials after a change (keys, and JWT principals when enabled). */
+    private readonly invalidate: () => void = () => keys.invalidate(),
   ) {}
 
   // Tenants
@@ -68,7 +70,7 @@ export class IdentityAdmin {
   async updateTenant(name: string, limits: LimitChange): Promise<Tenant> {
     const cur = await this.getTenant(name);
     const t = await this.store.updateTenant(name, { limits: mergeLimits(cur.limits, limits) });
-    this.keys.invalidate();
+    this.invalidate();
     return t!;
   }
 
@@ -99,7 +101,7 @@ export class IdentityAdmin {
     if (change.removeRoles) roles = roles.filter((r) => !change.removeRoles!.includes(r));
     const limits = change.limits ? mergeLimits(cur.limits, change.limits) : cur.limits;
     const p = await this.store.updatePrincipal(name, { roles, limits });
-    this.keys.invalidate();
+    this.invalidate();
     return p!;
   }
 
@@ -139,7 +141,7 @@ export class IdentityAdmin {
   async revokeKey(id: string): Promise<{ key: PublicKeyRecord; changed: boolean }> {
     await this.getKey(id);
     const changed = await this.store.revokeKey(id);
-    this.keys.invalidate();
+    this.invalidate();
     return { key: await this.getKey(id), changed };
   }
 

@@ -47,10 +47,14 @@ export function newId(kind: string): string {
   return `${kind}_${base62(randomBytes(12), 16)}`;
 }
 
+/** The whole key for a 32-character base62 body: prefix, body and checksum. */
+export function keyFromBody(body: string): string {
+  return KEY_PREFIX + body + checksum(body);
+}
+
 export function generateApiKey(): { key: string; id: string; hint: string } {
   // 24 random bytes (192 bits) are reduced to 32 base62 chars = 190.5 bits of entropy.
-  const body = base62(randomBytes(24), BODY_LEN);
-  const key = KEY_PREFIX + body + checksum(body);
+  const key = keyFromBody(base62(randomBytes(24), BODY_LEN));
   return { key, id: newId('key'), hint: keyHint(key) };
 }
 

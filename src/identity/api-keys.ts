@@ -32,14 +32,28 @@ export interface CreatedKey {
 
 interface CacheEntry {
   lookup: KeyLookup | null;
+  /** Built once per lookup and shared by the requests it serves (stages only read it). */
+  identity: Identity | null;
   until: number;
+}
+
+function identityOf(found: KeyLookup): Identity {
+  return Object.freeze({
+    principal: found.principal.name,
+    tenant: found.principal.tenant,
+    roles: found.principal.roles,
+    keyId: found.key.id,
+    via: 'api_key' as const,
+    limits: found.principal.limits,
+    tenantLimits: found.tenant?.limits ?? {},
+  });
 }
 
 const MAX_CACHE = 50_000;
 
 export class ApiKeys {
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly used = new Map<string, Date>();
+  private readonly used = new Map<string, number>();
 
   constructor(
     readonly store: IdentityStore,
@@ -62,12 +76,16 @@ export class ApiKeys {
   }
 
   /**
-   * Replaces a key with a new one for the same principal, scope and label. The old key keeps
-   * working for `overlapMs` (never longer than it would have), so clients can switch over.
+   * Replaces a key with a new one for the same principal, scope and label (and, for a key that
+   * expires, the same lifetime from now). The old key keeps working for `overlapMs`, never longer
+   * than it would have, so clients can switch over.
    */
   async rotate(old: ApiKeyRecord, overlapMs: number): Promise<CreatedKey & { oldExpiresAt: string }> {
-    const at = new Date(this.now() + overlapMs);
-    const rec = await this.issue(old.principal, old.scope, old.label, old.expiresAt, old.id);
+    const now = this.now();
+    const at = new Date(now + overlapMs);
+    const lifetime = old.expiresAt === null ? null : Date.parse(old.expiresAt) - Date.parse(old.createdAt);
+    const expiresAt = lifetime === null ? null : new Date(now + lifetime).toISOString();
+    const rec = await this.issue(old.principal, old.scope, old.label, expiresAt, old.id);
     await this.store.expireKeyBy(old.id, at);
     this.invalidate();
     const after = await this.store.getKey(old.id);
@@ -87,14 +105,18 @@ export class ApiKeys {
   }
 
   /** Resolves a presented key to an identity, or throws the MoatError that explains why not. */
-  async verify(presented: string, scope: KeyScope = 'inference', hash?: string): Promise<Identity> {
+  async verify(presented: string, scope: KeyScope = 'inference'): Promise<Identity> {
     if (!isWellFormedKey(presented)) throw new MoatError('MALFORMED_KEY');
-    const h = hash ?? hashApiKey(this.secret, presented);
+    return this.verifyHash(hashApiKey(this.secret, presented), scope);
+  }
+
+  /** The rest of verify, for a well-formed key whose hash the caller already computed. */
+  async verifyHash(h: string, scope: KeyScope): Promise<Identity> {
     const now = this.now();
     let entry = this.cache.get(h);
     if (!entry || entry.until <= now) {
       const lookup = await this.store.findKeyByHash(h);
-      entry = { lookup, until: now + this.cacheTtlMs };
+      entry = { lookup, identity: lookup ? identityOf(lookup) : null, until: now + this.cacheTtlMs };
       if (this.cache.size >= MAX_CACHE) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(h, entry);
     }
@@ -103,22 +125,14 @@ export class ApiKeys {
     if (found.key.revokedAt !== null) throw new MoatError('KEY_REVOKED');
     if (found.key.expiresAt !== null && Date.parse(found.key.expiresAt) <= now) throw new MoatError('KEY_EXPIRED');
     if (found.key.scope !== scope) throw new MoatError('WRONG_KEY_SCOPE', { scope: found.key.scope, use: scope === 'admin' ? 'an admin key (moat keys create --admin)' : 'an inference key' });
-    this.used.set(found.key.id, new Date(now));
-    return {
-      principal: found.principal.name,
-      tenant: found.principal.tenant,
-      roles: found.principal.roles,
-      keyId: found.key.id,
-      via: 'api_key',
-      limits: found.principal.limits,
-      tenantLimits: found.tenant?.limits ?? {},
-    };
+    this.used.set(found.key.id, now);
+    return entry.identity!;
   }
 
   /** Writes the batched last-used times; called on a timer, off the request path. */
   async flushLastUsed(): Promise<void> {
     if (this.used.size === 0) return;
-    const batch = new Map(this.used);
+    const batch = new Map([...this.used].map(([id, at]) => [id, new Date(at)]));
     this.used.clear();
     await this.store.touchKeys(batch);
   }

@@ -7,11 +7,14 @@ import type { AdminRoutes } from '../admin/plugin.js';
 import { loadOrCreateSecret } from '../config/data-dir.js';
 import type { MoatConfig } from '../config/schema.js';
 import type { EffectiveLimits } from '../limits/plan.js';
+import type { QuotaStore } from '../limits/store.js';
 import { grantsOnUnknownModels } from './access.js';
 import { IdentityAdmin } from './admin.js';
 import { identityAdminRoutes } from './admin-routes.js';
 import { ApiKeys } from './api-keys.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { Authenticator } from './authenticator.js';
+import { JwtVerifier } from './jwt.js';
 import { RoleRegistry } from './roles.js';
 import { SqliteIdentityStore } from './sqlite-store.js';
 import type { LimitOverrides } from './types.js';
@@ -35,7 +38,7 @@ export interface IdentitySetupDeps {
   log: Logger;
   /** Whether a model name is configured (to warn about grants on unknown models). */
   hasModel: (name: string) => boolean;
-  limits: { effective: (p: LimitOverrides, t: LimitOverrides) => EffectiveLimits; info: () => Record<string, unknown> };
+  limits: { effective: (p: LimitOverrides, t: LimitOverrides) => EffectiveLimits; info: () => Record<string, unknown>; quotas: QuotaStore };
 }
 
 export async function openIdentityDomain(config: MoatConfig, dataDir: string, d: IdentitySetupDeps): Promise<IdentityDomain> {
@@ -46,8 +49,10 @@ export async function openIdentityDomain(config: MoatConfig, dataDir: string, d:
   const roles = new RoleRegistry(config.roles, store);
   await roles.refresh();
   roles.start(Math.max(1_000, config.identity.cacheTtlMs), (err) => d.log.warn({ err }, 'could not refresh stored roles; keeping the last ones'));
-  const auth = new Authenticator(keys);
-  const admin = new IdentityAdmin(store, keys, roles);
+  const jwt = config.identity.jwt ? new JwtVerifier(config.identity.jwt, store, config.identity.cacheTtlMs) : null;
+  // Failed-authentication buckets live in the limits store, so they hold across replicas.
+  const auth = new Authenticator(keys, jwt, new AuthThrottle(d.limits.quotas, config.identity.authThrottle));
+  const admin = new IdentityAdmin(store, keys, roles, () => auth.invalidate());
   const lastUsed = setInterval(() => {
     keys.flushLastUsed().catch((err: unknown) => d.log.warn({ err }, 'could not record key last-used times'));
   }, 5_000);

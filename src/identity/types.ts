@@ -59,16 +59,20 @@ export interface StoredRole {
   updatedAt: string;
 }
 
-/** Who is calling, as established by the authenticate stage from a verified credential. */
+/**
+ * Who is calling, as established by the authenticate stage from a verified credential. One
+ * object is shared by the requests a cached credential serves, so it is frozen: read it, never
+ * change it.
+ */
 export interface Identity {
-  principal: string;
-  tenant: string;
-  roles: readonly string[];
+  readonly principal: string;
+  readonly tenant: string;
+  readonly roles: readonly string[];
   /** Set when the credential was an API key. */
-  keyId: string | null;
-  via: 'api_key' | 'jwt';
+  readonly keyId: string | null;
+  readonly via: 'api_key' | 'jwt';
   /** The principal's own limit overrides. */
-  limits: LimitOverrides;
+  readonly limits: Readonly<LimitOverrides>;
   /** The tenant's limit overrides (its buckets are shared by every principal of the tenant). */
-  tenantLimits: LimitOverrides;
+  readonly tenantLimits: Readonly<LimitOverrides>;
 }

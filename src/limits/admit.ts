@@ -19,6 +19,8 @@ export interface Reservation {
   /** Tokens reserved in each token bucket (prompt + output budget), or null without token limits. */
   tokens: number | null;
   budget: OutputBudget | null;
+  /** Set by settle once slots and tokens have been settled (exactly once per request). */
+  settled?: boolean;
 }
 
 export const RESERVATION = 'limits:reservation';

@@ -54,13 +54,13 @@ export class GuardedQuotaStore implements QuotaStore {
       this.up();
     } catch (err) {
       // A refund that cannot be made leaves the bucket charged: the safe side.
-      this.failed(err);
+      this.failed(err, this.local ? 'local' : 'refund_dropped');
       if (this.local) await this.local.refund(specs);
     }
   }
 
-  private failed(err: unknown): void {
-    this.metrics.storeErrors.labels(this.local ? 'local' : 'refused').inc();
+  private failed(err: unknown, action: 'refused' | 'local' | 'refund_dropped' = this.local ? 'local' : 'refused'): void {
+    this.metrics.storeErrors.labels(action).inc();
     if (this.down) return;
     this.down = true;
     this.metrics.storeDown.set(1);

@@ -12,7 +12,7 @@ export function limitMetrics(registry: Registry): LimitMetrics {
   return {
     storeErrors: new Counter({
       name: 'moat_quota_store_errors_total',
-      help: 'Calls to the shared quota store (Redis) that failed, by what Moat did: refused (fail closed) or local (fell back to per-process limits)',
+      help: 'Calls to the shared quota store (Redis) that failed, by what Moat did: refused (fail closed), local (fell back to per-process limits) or refund_dropped (a settlement left charged)',
       labelNames: ['action'] as const,
       registers: [registry],
     }),

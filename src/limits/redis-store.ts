@@ -10,7 +10,7 @@ import { ACQUIRE, REFUND } from './redis-scripts.js';
 import type { AcquireResult, QuotaStore } from './store.js';
 
 interface QuotaCommands {
-  moatAcquire(...args: (string | number)[]): Promise<[number, number, number, ...string[]]>;
+  moatAcquire(...args: (string | number)[]): Promise<[number, number, number, ...number[]]>;
   moatRefund(...args: (string | number)[]): Promise<number>;
 }
 
@@ -30,6 +30,8 @@ export function connectRedis(o: RedisStoreOptions): Redis {
     commandTimeout: o.commandTimeoutMs,
     connectTimeout: Math.max(1_000, o.commandTimeoutMs * 4),
     retryStrategy: (times) => Math.min(100 * times, 2_000),
+    // Calls made in the same tick share one write: fewer syscalls under concurrent load.
+    enableAutoPipelining: true,
   });
   redis.on('error', (err: Error) => o.onError?.(err));
   return redis;
@@ -56,8 +58,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   async acquire(specs: readonly BucketSpec[]): Promise<AcquireResult> {
     if (specs.length === 0) return { ok: true, remaining: [] };
-    const [ok, refused, wait, ...left] = await this.cmd.moatAcquire(...this.args(specs));
-    const remaining = left.map(Number);
+    const [ok, refused, wait, ...remaining] = await this.cmd.moatAcquire(...this.args(specs));
     if (ok === 1) return { ok: true, remaining };
     return { ok: false, remaining, refusedBy: specs[refused - 1]!, retryAfterMs: wait < 0 ? Infinity : wait };
   }

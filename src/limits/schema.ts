@@ -27,8 +27,8 @@ export const redisSchema = z.strictObject({
   url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379'),
   /** Prefix of every key Moat writes, so that several deployments can share one Redis. */
   keyPrefix: z.string().max(64).default('moat:'),
-  /** Longest wait for one Redis command before the store counts as unreachable. */
-  commandTimeoutMs: z.number().int().positive().max(10_000).default(250),
+  /** Longest wait for one Redis command before the store counts as unreachable (generous: event-loop lag under load must not look like an outage). */
+  commandTimeoutMs: z.number().int().positive().max(10_000).default(1_000),
   /**
    * When Redis cannot be reached: `fail-closed` refuses requests with 503 (limits never
    * silently disappear); `local` falls back to per-process buckets until Redis is back.

@@ -1,11 +1,13 @@
 /**
  * Stage 6, settle, the other half of admit. Before forwarding it holds the upstream to the
- * output budget that was reserved (max_tokens set or lowered). When the exchange is over it
- * returns concurrency slots and settles reserved tokens:
+ * output budget that was reserved (max_tokens set or lowered). As soon as the answer is complete
+ * (before its last bytes go out, so a client's next request finds its slot free) it returns
+ * concurrency slots and settles reserved tokens, in one store call:
  * - the upstream reported usage: charge exactly that (refund the rest, or charge the excess);
  * - nothing reached the upstream (refused by a later stage, upstream error status): refund all;
  * - an interrupted answer without usage: keep the whole reservation (it may have been generated).
- * Requests per minute are never refunded: a refused request was still a request.
+ * Requests per minute are never refunded: a refused request was still a request. Whatever did
+ * not settle early (refused, failed, interrupted) settles when the exchange ends.
  */
 import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
@@ -14,6 +16,7 @@ import { reservationOf, type Reservation } from './admit.js';
 import type { BucketSpec } from './bucket.js';
 import { isConcurrency, isTokenBucket } from './plan.js';
 import type { QuotaStore } from './store.js';
+import { readUsage } from '../upstream/forward.js';
 
 /** Tokens to give back per token bucket: positive refunds, negative charges the excess. */
 export function tokenAdjustment(ctx: Pick<RequestContext, 'usage' | 'upstream'>, reserved: number): number {
@@ -35,6 +38,14 @@ export function settlement(ctx: Pick<RequestContext, 'usage' | 'upstream'>, r: R
 const BUDGET_FIELDS = ['max_tokens', 'max_completion_tokens'] as const;
 
 export function settle(store: QuotaStore, log: Logger): Stage {
+  const settleOnce = (ctx: RequestContext, outcome: Pick<RequestContext, 'usage' | 'upstream'>) => {
+    const r = reservationOf(ctx);
+    if (!r || r.settled) return;
+    r.settled = true;
+    const back = settlement(outcome, r);
+    if (back.length === 0) return;
+    store.refund(back).catch((err: unknown) => log.warn({ err, requestId: ctx.id }, 'could not settle a reservation; it stays charged'));
+  };
   return {
     name: 'settle',
     request(ctx) {
@@ -51,12 +62,16 @@ export function settle(store: QuotaStore, log: Logger): Stage {
       }
       if (changed) ctx.rules.push('limit:max_tokens');
     },
+    response(ctx, body) {
+      // Runs before forward's own hook has read the usage, so read it here.
+      settleOnce(ctx, { usage: readUsage(body), upstream: ctx.upstream });
+    },
+    endOfStream(ctx) {
+      settleOnce(ctx, ctx);
+      return [];
+    },
     finish(ctx) {
-      const r = reservationOf(ctx);
-      if (!r) return;
-      const back = settlement(ctx, r);
-      if (back.length === 0) return;
-      store.refund(back).catch((err: unknown) => log.warn({ err, requestId: ctx.id }, 'could not settle a reservation; it stays charged'));
+      settleOnce(ctx, ctx);
     },
   };
 }

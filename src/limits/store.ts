@@ -6,7 +6,7 @@ import type { BucketSpec } from './bucket.js';
 
 export interface AcquireResult {
   ok: boolean;
-  /** Tokens left in each bucket after the call (in spec order). */
+  /** Units left in each bucket after the call (in spec order); a shared store may round them down. */
   remaining: number[];
   /** When refused: the bucket that refused and how long until it would allow the request. */
   refusedBy?: BucketSpec;

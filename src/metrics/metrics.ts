@@ -38,11 +38,22 @@ export class Metrics {
     if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'moat_' });
   }
 
+  // prom-client's labels() hashes its arguments on every call; the label sets in use are few
+  // and bounded, so each labelled child is looked up once and kept.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
   /** Records one finished request. */
   observe(ctx: RequestContext): void {
     const model = ctx.model?.name ?? 'none';
-    this.requests.labels(ctx.route, model, String(ctx.status), ctx.outcome).inc();
-    this.latency.labels(ctx.route, ctx.stream ? 'true' : 'false').observe(elapsedMs(ctx) / 1000);
+    const rk = `${ctx.route}\0${model}\0${ctx.status}\0${ctx.outcome}`;
+    let req = this.requestChildren.get(rk);
+    if (!req) this.requestChildren.set(rk, (req = this.requests.labels(ctx.route, model, String(ctx.status), ctx.outcome)));
+    req.inc();
+    const lk = ctx.stream ? `${ctx.route}\0true` : ctx.route;
+    let lat = this.latencyChildren.get(lk);
+    if (!lat) this.latencyChildren.set(lk, (lat = this.latency.labels(ctx.route, ctx.stream ? 'true' : 'false')));
+    lat.observe(elapsedMs(ctx) / 1000);
     if (ctx.outcome === 'denied' && ctx.error) this.denials.labels(ctx.error.code).inc();
     if (ctx.outcome === 'upstream_error' && ctx.error) this.upstreamErrors.labels(model, ctx.error.code).inc();
   }

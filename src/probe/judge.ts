@@ -98,7 +98,7 @@ export function errorLeaks(text: string, base: URL): string[] {
     const m = s.re.exec(text);
     if (m) out.push(`${s.what}: ${excerpt(text, m.index, m[0].length)}`);
   }
-  // Any URL or host:port other than the endpoint itself, and private or loopback addresses.
+  // URLs of other servers that look like infrastructure (not documentation links), and private or loopback addresses.
   for (const m of text.matchAll(/\b(?:https?|wss?|grpc|redis|postgres(?:ql)?):\/\/[^\s"'<>\\]+/g)) {
     let u: URL | null = null;
     try {
@@ -106,7 +106,7 @@ export function errorLeaks(text: string, base: URL): string[] {
     } catch {
       /* not a URL after all */
     }
-    if (u && u.host !== base.host) out.push(`an internal address: ${excerpt(text, m.index, m[0].length)}`);
+    if (u && u.host !== base.host && looksInternal(u)) out.push(`an internal address: ${excerpt(text, m.index, m[0].length)}`);
   }
   for (const m of text.matchAll(/\b(?:127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(?:1[6-9]|2\d|3[01])\.\d+\.\d+|localhost)(?::(\d+))?\b/g)) {
     const hostPort = m[0];
@@ -114,6 +114,20 @@ export function errorLeaks(text: string, base: URL): string[] {
     if (!out.some((o) => o.includes(hostPort))) out.push(`an internal address: ${excerpt(text, m.index, hostPort.length)}`);
   }
   return out;
+}
+
+const PRIVATE_HOST = /^(?:127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\.|\[?::1\]?$|\[?f[cd]|localhost$)/i;
+
+/**
+ * A URL that names infrastructure: a private, loopback or single-label host, an internal domain,
+ * an explicit port, or an inference API path. Public documentation links (a validation error's
+ * help URL) are not.
+ */
+export function looksInternal(u: URL): boolean {
+  const h = u.hostname;
+  if (PRIVATE_HOST.test(h) || !h.includes('.') || /\.(internal|local|lan|corp|svc|cluster\.local|intranet)$/i.test(h)) return true;
+  if (u.port !== '') return true;
+  return /\/v1\/|\/api\/(generate|chat|embed)|\/(chat\/)?completions|\/embeddings|\/generate/.test(u.pathname);
 }
 
 function excerpt(text: string, at: number, len: number): string {

@@ -61,7 +61,8 @@ export async function perUserRateLimit(ctx: ProbeContext): Promise<CheckResult> 
       return result('per-user-rate-limit', 'fail', `refused with 429 after ${sent} requests from one address, but ${escaped} request(s) with a fresh X-Forwarded-For/X-Real-IP were answered at once while the old address was still refused: the limit is keyed on a header the client sets`);
     }
     if (held > 0 && escaped === 0) {
-      return result('per-user-rate-limit', 'pass', `refused with 429 after ${sent} requests, and ${held} request(s) with a fresh X-Forwarded-For/X-Real-IP were refused too (${errorSummary(last)}): the limit follows the credential, not the address`);
+      const follows = ctx.hasKey ? 'the limit follows the credential, not the address' : 'the limit does not follow the client address';
+      return result('per-user-rate-limit', 'pass', `refused with 429 after ${sent} requests, and ${held} request(s) with a fresh X-Forwarded-For/X-Real-IP were refused too (${errorSummary(last)}): ${follows}`);
     }
     return result('per-user-rate-limit', 'skip', `refused with 429 after ${sent} requests, but fresh addresses were answered ${escaped} time(s) and refused ${held} time(s): inconclusive, rerun with a lower --rate`);
   } catch (e) {

@@ -5,7 +5,7 @@
  * imports and mounts and gives each route every guard that applies to it. Pure logic.
  */
 import { dirname, join, normalize } from 'node:path/posix';
-import type { Framework, Guard, HandlerFacts, Language, RouteFacts } from './types.js';
+import { emptyFacts, mergeFacts, type Framework, type Guard, type HandlerFacts, type Language, type RouteFacts } from './types.js';
 
 /** A guard registered on a scope: position in the file (for frameworks where order matters) and path prefix. */
 export interface ScopeGuard {
@@ -47,6 +47,8 @@ export interface RouteDecl {
   framework: Framework;
   /** Facts from the handler and the guards given on the route itself. */
   facts: HandlerFacts;
+  /** A handler imported from another file, resolved when linking. */
+  handlerRef?: NameRef;
   /** Kinds of inherited guard the route opts out of (Flask-Limiter / slowapi `@limiter.exempt`). */
   exempt?: Array<Guard['kind']>;
 }
@@ -72,11 +74,13 @@ export interface FileModel {
   imports: Map<string, ImportBinding>;
   /** Export name -> local scope name (Python: every module-level scope is exported under its name). */
   exports: Map<string, string>;
+  /** Facts of exported functions that may serve as handlers elsewhere, by export key (`create`, `default.create`). */
+  handlers: Map<string, HandlerFacts>;
   edgeMiddleware?: EdgeMiddleware;
 }
 
 export function newFileModel(file: string, language: Language): FileModel {
-  return { file, language, scopes: new Map(), mounts: [], routes: [], imports: new Map(), exports: new Map() };
+  return { file, language, scopes: new Map(), mounts: [], routes: [], imports: new Map(), exports: new Map(), handlers: new Map() };
 }
 
 /** Joins two route paths: ('/v1', '/chat') -> '/v1/chat'. */
@@ -148,21 +152,42 @@ interface ScopeId {
   name: string;
 }
 
+/** The files and export keys an imported name may denote: `chat.router` -> (chat module, 'router') ... */
+function importTargets(from: FileModel, ref: NameRef, models: Models): Array<{ m: FileModel; key: string }> {
+  const b = from.imports.get(ref.root);
+  if (!b) return [];
+  const out: Array<{ m: FileModel; key: string }> = [];
+  const add = (source: string, parts: string[]) => {
+    const m = resolveModule(from, source, models);
+    if (m && parts.length > 0) out.push({ m, key: parts.join('.') });
+  };
+  if (b.name === null) add(b.source, ref.members);
+  else {
+    add(b.source, [b.name, ...ref.members]);
+    if (from.language === 'python') add(`${b.source}${b.source.endsWith('.') ? '' : '.'}${b.name}`, ref.members);
+  }
+  return out;
+}
+
 /** Resolves a mounted name to the scope it denotes, following one import when needed. */
 export function resolveRef(from: FileModel, ref: NameRef, models: Models): ScopeId | null {
   if (ref.members.length === 0 && from.scopes.has(ref.root)) return { file: from.file, name: ref.root };
-  const b = from.imports.get(ref.root);
-  if (!b) return null;
-  const tryExport = (m: FileModel | null, exportName: string | undefined, rest: number): ScopeId | null => {
-    if (!m || !exportName || ref.members.length !== rest) return null;
-    const local = m.exports.get(exportName) ?? (m.language === 'python' && m.scopes.has(exportName) ? exportName : undefined);
-    return local && m.scopes.has(local) ? { file: m.file, name: local } : null;
-  };
-  if (b.name === null) return tryExport(resolveModule(from, b.source, models), ref.members[0], 1);
-  return (
-    tryExport(resolveModule(from, b.source, models), b.name, 0) ??
-    (from.language === 'python' ? tryExport(resolveModule(from, `${b.source}${b.source.endsWith('.') ? '' : '.'}${b.name}`, models), ref.members[0], 1) : null)
-  );
+  for (const { m, key } of importTargets(from, ref, models)) {
+    const local = m.exports.get(key) ?? (m.language === 'python' && m.scopes.has(key) ? key : undefined);
+    if (local && m.scopes.has(local)) return { file: m.file, name: local };
+  }
+  return null;
+}
+
+/** The facts of a handler imported from another file (`router.post('/chat', chatController.create)`), each site marked with that file. */
+export function resolveHandler(from: FileModel, ref: NameRef, models: Models): HandlerFacts | null {
+  for (const { m, key } of importTargets(from, ref, models)) {
+    const f = m.handlers.get(key);
+    if (!f) continue;
+    const at = <T extends { file?: string }>(xs: T[]) => xs.map((x) => ({ ...x, file: x.file ?? m.file }));
+    return { inference: at(f.inference), guards: at(f.guards), logprobs: at(f.logprobs), unfiltered: at(f.unfiltered), passthrough: at(f.passthrough), embeddingsReturned: at(f.embeddingsReturned) };
+  }
+  return null;
 }
 
 interface ResolvedMount {
@@ -205,7 +230,8 @@ export function linkRoutes(models: Models): RouteFacts[] {
   const out: RouteFacts[] = [];
   for (const m of models.values()) {
     for (const r of m.routes) {
-      const facts: HandlerFacts = { ...r.facts, guards: [...r.facts.guards] };
+      const imported = r.handlerRef ? resolveHandler(m, r.handlerRef, models) : null;
+      const facts: HandlerFacts = imported ? mergeFacts(mergeFacts(emptyFacts(), r.facts), imported) : { ...r.facts, guards: [...r.facts.guards] };
       let path = r.path;
       if (r.scope) {
         const up = inherited({ file: m.file, name: r.scope }, r.path, r.pos, new Set());

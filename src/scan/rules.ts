@@ -79,7 +79,7 @@ export function atLeast(s: Severity, threshold: Severity): boolean {
   return order[s] >= order[threshold];
 }
 
-const describe = (sites: readonly Site[]) => [...new Set(sites.map((s) => `${s.what} (line ${s.line})`))].slice(0, 3).join(', ');
+const describe = (sites: readonly Site[]) => [...new Set(sites.map((s) => `${s.file ? `${s.file}:` : 'line '}${s.line}: ${s.what}`))].slice(0, 3).join('; ');
 
 /** The findings for one route; none when the route runs no model. */
 export function evaluateRoute(r: RouteFacts): Finding[] {
@@ -87,28 +87,30 @@ export function evaluateRoute(r: RouteFacts): Finding[] {
   const out: Finding[] = [];
   const route = `${r.method} ${r.path}`;
   const model = describe(r.inference);
-  const add = (id: RuleId, line: number, wrong: string) => {
+  const add = (id: RuleId, at: number | Site, wrong: string) => {
     const def = ruleDef(id);
-    out.push({ rule: id, severity: def.severity, file: r.file, line, route, framework: r.framework, message: `${wrong} ${def.why} Fix: ${remedy(id, r.framework)}` });
+    const file = typeof at === 'number' ? r.file : (at.file ?? r.file);
+    const line = typeof at === 'number' ? at : at.line;
+    out.push({ rule: id, severity: def.severity, file, line, route, framework: r.framework, message: `${wrong} ${def.why} Fix: ${remedy(id, r.framework)}` });
   };
 
   const auth = r.guards.filter((g) => g.kind === 'auth');
   const limits = r.guards.filter((g) => g.kind === 'rate');
   const audit = r.guards.filter((g) => g.kind === 'audit');
 
-  if (auth.length === 0) add('unauthenticated-endpoint', r.line, `${route} calls the model (${model}) with no authentication dependency, middleware or check.`);
-  if (limits.length === 0) add('missing-rate-limit', r.line, `${route} calls the model (${model}) with no rate limit.`);
+  if (auth.length === 0) add('unauthenticated-endpoint', r.line, `${route} calls the model (${model}) and has no authentication dependency, middleware or check.`);
+  if (limits.length === 0) add('missing-rate-limit', r.line, `${route} calls the model (${model}) and has no rate limit.`);
   else if (!limits.some((l) => l.key === 'user') && limits.some((l) => l.key === 'ip')) {
     const ipLimits = limits.filter((l) => l.key === 'ip');
-    add('ip-keyed-rate-limit', ipLimits[0]!.line, `${route} is rate-limited per client IP address: ${describe(ipLimits)}.`);
+    add('ip-keyed-rate-limit', ipLimits[0]!, `${route} is rate-limited per client IP address: ${describe(ipLimits)}.`);
   }
   const generates = r.inference.some((i) => i.kind !== 'embeddings');
-  if (r.logprobs.length > 0) add('logprobs-exposed', r.logprobs[0]!.line, `${route} requests or returns log-probabilities: ${describe(r.logprobs)}.`);
+  if (r.logprobs.length > 0) add('logprobs-exposed', r.logprobs[0]!, `${route} requests or returns log-probabilities: ${describe(r.logprobs)}.`);
   else if (generates && r.unfiltered.length > 0 && r.passthrough.length > 0) {
-    add('logprobs-exposed', r.passthrough[0]!.line, `${route} passes the client's logprobs/top_logprobs through and returns the model's whole answer, log-probabilities included: ${describe(r.passthrough)}.`);
+    add('logprobs-exposed', r.passthrough[0]!, `${route} passes the client's logprobs/top_logprobs through and returns the model's whole answer, log-probabilities included: ${describe(r.passthrough)}.`);
   }
-  if (r.embeddingsReturned.length > 0) add('embeddings-exposed', r.embeddingsReturned[0]!.line, `${route} returns raw embedding vectors: ${describe(r.embeddingsReturned)}.`);
-  if (r.unfiltered.length > 0) add('unfiltered-params', r.unfiltered[0]!.line, `${route} hands the client's request body to the model as a whole: ${describe(r.unfiltered)}.`);
+  if (r.embeddingsReturned.length > 0) add('embeddings-exposed', r.embeddingsReturned[0]!, `${route} returns raw embedding vectors: ${describe(r.embeddingsReturned)}.`);
+  if (r.unfiltered.length > 0) add('unfiltered-params', r.unfiltered[0]!, `${route} hands the client's request body to the model as a whole: ${describe(r.unfiltered)}.`);
   if (audit.length === 0) add('missing-audit-log', r.line, `${route} calls the model but logs neither the caller's identity nor the prompt.`);
   return out;
 }

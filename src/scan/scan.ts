@@ -10,6 +10,7 @@ import { parseJs } from './js/ast.js';
 import { jsFileModel } from './js/frameworks.js';
 import { pyFileModel } from './python/frameworks.js';
 import { evaluateRoute } from './rules.js';
+import { unsuppressed } from './suppress.js';
 import type { Finding, RouteFacts } from './types.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'build', '.next', 'out', 'coverage', '.venv', 'venv', 'env', '__pycache__', 'site-packages', '.tox', '.mypy_cache', '.turbo', '.vercel']);
@@ -25,6 +26,8 @@ export interface ScanResult {
   filesScanned: number;
   /** Files that could not be read or parsed, with the reason. */
   skipped: Array<{ file: string; reason: string }>;
+  /** Findings silenced by a `moat-scan-ignore` comment. */
+  suppressed: number;
 }
 
 async function listFiles(root: string): Promise<string[]> {
@@ -67,6 +70,7 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
   const base = info.isDirectory() ? root : join(root, '..');
   const files = info.isDirectory() ? await listFiles(root) : [root];
   const models = new Map<string, FileModel>();
+  const texts = new Map<string, string>();
   const skipped: ScanResult['skipped'] = [];
   for (const abs of files) {
     const file = relative(base, abs).split(sep).join('/');
@@ -76,11 +80,14 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
         skipped.push({ file, reason: `larger than ${MAX_FILE_BYTES} bytes` });
         continue;
       }
-      models.set(file, await modelOfFile(file, await readFile(abs, 'utf8')));
+      const text = await readFile(abs, 'utf8');
+      texts.set(file, text);
+      models.set(file, await modelOfFile(file, text));
     } catch (e) {
       skipped.push({ file, reason: (e as Error).message.split('\n')[0]!.slice(0, 200) });
     }
   }
   const routes = linkRoutes(models);
-  return { root, findings: findingsOf(routes), routes, filesScanned: models.size, skipped };
+  const { kept, suppressed } = unsuppressed(findingsOf(routes), (f) => texts.get(f) ?? null);
+  return { root, findings: kept, routes, filesScanned: models.size, skipped, suppressed };
 }

@@ -25,6 +25,8 @@ export type Language = 'typescript' | 'python';
 export interface Site {
   line: number;
   what: string;
+  /** The file, when it is not the route's own (a handler imported from another module). */
+  file?: string;
 }
 
 /** Whom a rate limit counts requests for. */

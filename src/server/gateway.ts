@@ -19,6 +19,7 @@ import { openLimits } from '../limits/setup.js';
 import type { QuotaStore } from '../limits/store.js';
 import { Metrics } from '../metrics/metrics.js';
 import { assemblePipeline } from '../pipeline/assemble.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { PolicySet } from '../policy/config.js';
 import { rotationsFor } from '../policy/rotation-secret.js';
 import { ModelRegistry } from '../upstream/registry.js';
@@ -28,6 +29,8 @@ import { watermarkDeps } from '../watermark/setup.js';
 
 export interface Gateway {
   readonly app: FastifyInstance;
+  /** The assembled request path (benchmarks time its stages one by one). */
+  readonly pipeline: Pipeline;
   readonly config: MoatConfig;
   readonly keys: ApiKeys;
   /** Tenants, principals, keys and roles: what the admin API and the CLI act through. */
@@ -108,6 +111,7 @@ export async function createGateway(config: MoatConfig, opts: GatewayOptions = {
   let closed = false;
   return {
     app,
+    pipeline,
     config,
     keys,
     admin: identity.admin,

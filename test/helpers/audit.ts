@@ -8,7 +8,8 @@ import pg from 'pg';
 import { AuditSigner, type SealPolicy } from '../../src/audit/checkpoint.js';
 import { PgAuditStore } from '../../src/audit/pg-store.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { SqliteAuditStore, type SqliteAuditSink } from '../../src/audit/sqlite-sink.js';
+import type { SqliteAuditSink } from '../../src/audit/sqlite-sink.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-store.js';
 import type { AuditStore } from '../../src/audit/store.js';
 import { tempDir } from './gateway.js';
 

@@ -45,6 +45,13 @@ describe('error leaks', () => {
     expect(errorLeaks('{"error":{"message":"The request body is not valid JSON (Unexpected end of JSON input).","type":"invalid_request_error","code":"MOAT_ERR_BAD_JSON"}}', base)).toEqual([]);
     expect(errorLeaks('{"error":{"message":"No route GET /v1/x. See http://127.0.0.1:8080/v1/models"}}', base)).toEqual([]);
     expect(errorLeaks('{"detail":[{"type":"missing","loc":["body","messages"],"msg":"Field required"}]}', base)).toEqual([]);
+    // FastAPI's standard 422 links to the validation docs: a public help URL, not an internal address.
+    expect(errorLeaks('{"detail":[{"type":"missing","loc":["body","messages"],"msg":"Field required","input":{},"url":"https://errors.pydantic.dev/2.9/v/missing"}]}', base)).toEqual([]);
+  });
+  it('upstream URLs are leaks: private hosts, service names, ports, inference paths', () => {
+    for (const u of ['http://vllm:8000/v1', 'https://llm.prod.internal/generate', 'http://10.1.2.3/x', 'https://api.provider.example/v1/chat/completions', 'http://gpu-box.example:8443/']) {
+      expect(errorLeaks(`{"error": "upstream ${u} failed"}`, base), u).not.toEqual([]);
+    }
   });
 });
 

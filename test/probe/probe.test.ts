@@ -50,6 +50,18 @@ describe('a deliberately vulnerable proxy', () => {
     for (const id of ['logprobs-withheld', 'logit-bias-ignored', 'echo-withheld', 'n-capped', 'embeddings-protected', 'errors-opaque', 'per-user-rate-limit']) expect(s[id], id).toBe('fail');
   });
 
+  it('no limit at all fails the rate-limit check within the budget', async () => {
+    const unlimited = await startVulnerableServer({ key: 'sk-vuln-0123456789abcdef0123456789' });
+    try {
+      const r = await runProbe({ baseURL: unlimited.baseURL, apiKey: 'sk-vuln-0123456789abcdef0123456789', maxRequests: 40, rate: 100 });
+      expect(statuses(r)['per-user-rate-limit']).toBe('fail');
+      expect(evidence(r, 'per-user-rate-limit')).toMatch(/none refused with 429/);
+      expect(r.requests).toBeLessThanOrEqual(40);
+    } finally {
+      await unlimited.close();
+    }
+  });
+
   it('without a key on a keyed endpoint the keyed checks are skipped, with the reason', async () => {
     const r = await runProbe({ baseURL: keyed.baseURL, model: 'moat-demo', maxRequests: 30, rate: 100 });
     expect(statuses(r)['logprobs-withheld']).toBe('skip');
@@ -64,23 +76,25 @@ describe('Moat in front of the demo model', () => {
   });
   afterAll(() => t.close());
 
-  it('passes the access, parameter, error and rate-limit checks, and stops at the limit', async () => {
+  // The built-in `user` role has no 'embeddings' permission, so raw vectors are refused to it.
+  it('passes every check, and the limit check stops at the limit', async () => {
     const r = await runProbe({ baseURL: t.baseURL, apiKey: t.key, maxRequests: 80, rate: 100 });
-    const s = statuses(r);
-    for (const id of ['auth-required', 'invalid-key-rejected', 'logprobs-withheld', 'logit-bias-ignored', 'echo-withheld', 'n-capped', 'errors-opaque', 'per-user-rate-limit']) expect(s[id], `${id}: ${evidence(r, id)}`).toBe('pass');
+    for (const c of r.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('pass');
+    expect(r.checks).toHaveLength(9);
+    expect(evidence(r, 'embeddings-protected')).toMatch(/refused to this key \(403/);
     expect(evidence(r, 'per-user-rate-limit')).toMatch(/the limit follows the credential/);
     // The limit check stops once it has its answer: well inside the budget.
     expect(r.requests).toBeLessThan(50);
   });
 
-  // The built-in `user` role has no 'embeddings' permission, so raw vectors are refused to it.
-  it('passes embeddings-protected', async () => {
-    const fresh = await startTestGateway({ rpm: 100, principal: 'probe-embed' });
+  it('a limit above the budget, announced in RateLimit headers, is a skip that says what budget to use', async () => {
+    const roomy = await startTestGateway({ rpm: 600, principal: 'probe-roomy' });
     try {
-      const r = await runProbe({ baseURL: fresh.baseURL, apiKey: fresh.key, maxRequests: 30, rate: 100 });
-      expect(statuses(r)['embeddings-protected'], evidence(r, 'embeddings-protected')).toBe('pass');
+      const r = await runProbe({ baseURL: roomy.baseURL, apiKey: roomy.key, maxRequests: 30, rate: 100 });
+      expect(statuses(r)['per-user-rate-limit']).toBe('skip');
+      expect(evidence(r, 'per-user-rate-limit')).toMatch(/announces a limit of 600.*--max-requests above 626/);
     } finally {
-      await fresh.close();
+      await roomy.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import type { RuleId } from '../../src/scan/types.js';
 const CORPUS = fileURLToPath(new URL('../fixtures/scan/', import.meta.url));
 const results = new Map<string, ScanResult>();
 
-const APPS = ['express-vulnerable', 'express-iplimit', 'express-fixed', 'fastify-vulnerable', 'fastify-fixed', 'hono-vulnerable', 'hono-fixed', 'nextjs-vulnerable', 'nextjs-fixed', 'fastapi-vulnerable', 'fastapi-fixed', 'flask-vulnerable', 'flask-fixed'];
+const APPS = ['express-vulnerable', 'express-iplimit', 'express-controllers', 'express-fixed', 'fastify-vulnerable', 'fastify-fixed', 'hono-vulnerable', 'hono-fixed', 'nextjs-vulnerable', 'nextjs-fixed', 'fastapi-vulnerable', 'fastapi-fixed', 'flask-vulnerable', 'flask-fixed'];
 
 beforeAll(async () => {
   for (const app of APPS) results.set(app, await scanDirectory(CORPUS + app));
@@ -42,6 +42,20 @@ describe('vulnerable apps: each finding, no more and no fewer', () => {
   it('Express: authenticated, but limited by IP (default key and X-Forwarded-For key)', () => {
     expect(pairs('express-iplimit')).toEqual(['POST /v1/chat ip-keyed-rate-limit', 'POST /v1/summarize ip-keyed-rate-limit']);
     expect(results.get('express-iplimit')!.findings.every((f) => f.severity === 'medium')).toBe(true);
+  });
+
+  it('Express: handlers in a CommonJS controller module are followed, findings point into it', () => {
+    const r = results.get('express-controllers')!;
+    expect(r.findings.map((f) => `${f.file}:${f.line} ${f.route} ${f.rule}`).sort()).toEqual([
+      'app.js:10 POST /v1/embed missing-audit-log',
+      'app.js:10 POST /v1/embed missing-rate-limit',
+      'app.js:9 POST /v1/chat missing-audit-log',
+      'app.js:9 POST /v1/chat missing-rate-limit',
+      'app.js:9 POST /v1/chat unauthenticated-endpoint',
+      'controllers/chat.js:12 POST /v1/embed embeddings-exposed',
+      'controllers/chat.js:6 POST /v1/chat unfiltered-params',
+      'controllers/chat.js:7 POST /v1/chat logprobs-exposed',
+    ]);
   });
 
   it('Fastify: the rate-limit plugin without keyGenerator counts per IP', () => {

@@ -135,6 +135,40 @@ async def chat(req: Req):
     expect(await rules('    prompt: str\n    max_tokens: int = 256')).toHaveLength(0);
   });
 
+  it('Flask add_url_rule and FastAPI add_api_route register routes with the view function\'s decorators and dependencies', async () => {
+    const flask = 'from flask import Flask, request\nfrom flask_login import login_required\napp = Flask(__name__)\n@login_required\ndef chat():\n    return {"text": llm.generate(request.json["prompt"])}\napp.add_url_rule("/chat", view_func=chat, methods=["POST"])\n';
+    const f = await scanSources({ 'a.py': flask });
+    expect(f.routes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /chat']);
+    expect(f.rules).not.toContain('POST /chat unauthenticated-endpoint');
+    expect(f.rules).toContain('POST /chat missing-rate-limit');
+    const fastapi = 'from fastapi import FastAPI, Depends\napp = FastAPI()\nasync def chat(prompt: str):\n    return {"text": llm.generate(prompt)}\napp.add_api_route("/chat", chat, methods=["POST"])\n';
+    expect((await scanSources({ 'b.py': fastapi })).rules).toContain('POST /chat unauthenticated-endpoint');
+  });
+
+  it('a file that does not parse is reported as skipped or read in part, never a crash', async () => {
+    const { scanDirectory } = await import('../../src/scan/scan.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-scan-'));
+    try {
+      writeFileSync(join(dir, 'broken.ts'), 'import express from "express";\nconst app = express(;\n');
+      writeFileSync(join(dir, 'broken.py'), 'def (:\n  pass\n');
+      writeFileSync(join(dir, 'ok.py'), 'from flask import Flask\napp = Flask(__name__)\n@app.post("/gen")\ndef gen():\n    return llm.generate("x")\n');
+      const r = await scanDirectory(dir);
+      expect(r.filesScanned + r.skipped.length).toBe(3);
+      expect(r.routes.map((x) => x.path)).toContain('/gen');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an Express file named proxy.ts is an app, not Next.js middleware; a streamed upstream body is the whole answer', async () => {
+    const src = "import express from 'express';\nimport { Readable } from 'node:stream';\nconst app = express();\napp.post('/v1/chat/completions', async (req, res) => {\n  if (!req.headers.authorization) return res.sendStatus(401);\n  const r = await fetch(process.env.UPSTREAM_URL + '/v1/chat/completions', { method: 'POST', body: JSON.stringify(req.body) });\n  Readable.fromWeb(r.body).pipe(res);\n});\n";
+    const { rules } = await scanSources({ 'proxy.ts': src });
+    expect(rules.sort()).toEqual(['POST /v1/chat/completions logprobs-exposed', 'POST /v1/chat/completions missing-audit-log', 'POST /v1/chat/completions missing-rate-limit', 'POST /v1/chat/completions unfiltered-params']);
+  });
+
   it('client code that posts to an inference path is not a route', async () => {
     const { routes } = await scanSources({ 'web/api.ts': "import axios from 'axios';\nexport const ask = (body) => axios.post('/v1/chat/completions', body);\n" });
     expect(routes).toEqual([]);
@@ -155,5 +189,37 @@ async def chat(req: Req):
     expect(routes.map((r) => r.path)).toEqual(['/v1/chat']);
     expect(rules).not.toContain('POST /v1/chat unauthenticated-endpoint');
     expect(rules).toContain('POST /v1/chat missing-rate-limit');
+  });
+});
+
+describe('suppressions', () => {
+  it('a moat-scan-ignore comment on the line or above silences all rules, or the rules it names', async () => {
+    const { isSuppressed } = await import('../../src/scan/suppress.js');
+    const lines = ['// moat-scan-ignore: missing-rate-limit, missing-audit-log', "app.post('/chat', handler);", "app.post('/x', h); # moat-scan-ignore", ''];
+    expect(isSuppressed(lines, 2, 'missing-rate-limit')).toBe(true);
+    expect(isSuppressed(lines, 2, 'missing-audit-log')).toBe(true);
+    expect(isSuppressed(lines, 2, 'unauthenticated-endpoint')).toBe(false);
+    expect(isSuppressed(lines, 3, 'unauthenticated-endpoint')).toBe(true);
+    expect(isSuppressed(lines, 4, 'unauthenticated-endpoint')).toBe(true);
+    expect(isSuppressed(['const a = 1;', "app.post('/y', h);"], 2, 'missing-rate-limit')).toBe(false);
+  });
+
+  it('scanDirectory drops suppressed findings and counts them', async () => {
+    const { scanDirectory } = await import('../../src/scan/scan.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-scan-'));
+    try {
+      const src = (mark: string) => `from flask import Flask\napp = Flask(__name__)\n${mark}\n@app.post("/gen")\n@login_required\ndef gen():\n    audit("gen")\n    return {"text": llm.generate("x")}\n`;
+      writeFileSync(join(dir, 'a.py'), src('# limits are enforced by the gateway in front: moat-scan-ignore: missing-rate-limit'));
+      const r = await scanDirectory(dir);
+      expect(r.findings).toEqual([]);
+      expect(r.suppressed).toBe(1);
+      writeFileSync(join(dir, 'a.py'), src('# nothing to see'));
+      expect((await scanDirectory(dir)).findings.map((f) => f.rule)).toEqual(['missing-rate-limit']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -33,3 +33,24 @@ describe('identity and limits configuration', () => {
     expect(problems('limits:\n  store: redis\n  redis:\n    url: http://x\n')[0]).toMatch(/^limits\.redis\.url: expected a redis:\/\//);
   });
 });
+
+describe('JWT configuration and claim mapping', () => {
+  const issuer = (extra: string) => `identity:\n  jwt:\n    issuers:\n      - issuer: https://idp.test\n        audiences: [moat]\n${extra}`;
+
+  it('needs exactly one key source, https for remote keys, and asymmetric algorithms only', () => {
+    expect(problems(issuer(''))[0]).toMatch(/^identity\.jwt\.issuers\.0: give exactly one of jwksUrl or publicKeys/);
+    expect(problems(issuer('        jwksUrl: http://idp.test/jwks\n'))[0]).toMatch(/jwksUrl: expected an https:\/\/ URL/);
+    expect(problems(issuer('        jwksUrl: https://idp.test/jwks\n        algorithms: [HS256]\n'))[0]).toMatch(/^identity\.jwt\.issuers\.0\.algorithms\.0: /);
+    const cfg = parseConfigText(base + issuer('        jwksUrl: http://127.0.0.1:9999/jwks\n'), {});
+    expect(cfg.identity.jwt?.issuers[0]).toMatchObject({ algorithms: ['RS256'], claims: { principal: 'sub' }, defaultRoles: [], requireKnownPrincipal: false });
+  });
+
+  it('maps nested claims, role strings and a role map', async () => {
+    const { mapClaims } = await import('../../src/identity/jwt-claims.js');
+    const cfg = { claims: { principal: 'sub', tenant: 'org.id', roles: 'scope' }, defaultRoles: ['user'] };
+    expect(mapClaims(cfg, { sub: 'ann', org: { id: 'acme' }, scope: 'reader writer' })).toEqual({ principal: 'ann', tenant: 'acme', roles: ['user', 'reader', 'writer'] });
+    expect(mapClaims({ ...cfg, roleMap: { writer: 'user' } }, { sub: 'ann', scope: ['writer', 'admin'] }).roles).toEqual(['user']);
+    expect(() => mapClaims(cfg, { org: {} })).toThrow(/lacks a required claim \(sub\)/);
+    expect(() => mapClaims(cfg, { sub: { nested: true } })).toThrow(/printable name/);
+  });
+});

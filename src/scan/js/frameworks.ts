@@ -9,6 +9,7 @@ import { emptyFacts, type Framework, type Guard } from '../types.js';
 import { chainOf, child, children, isFunction, propOf, snippet, stringOf, unwrap, walk, type Node, type ParsedJs } from './ast.js';
 import { analyzeFunction, callKind, type JsFileCtx } from './flow.js';
 import { fastifyPluginGuards, fastifyRouteOptionGuards, guardsOf } from './guards.js';
+import { collectExports, collectHandlers } from './exports.js';
 import { nextjsFile } from './nextjs.js';
 
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'all', 'options', 'head']);
@@ -79,6 +80,7 @@ export function jsFileModel(file: string, parsed: ParsedJs, text: string): FileM
   const model = newFileModel(file, 'typescript');
   model.imports = ctx.imports;
   if (nextjsFile(file, parsed, ctx, model)) return model;
+  collectHandlers(parsed, ctx, model);
   const framework = frameworkOf(ctx);
   if (!framework) return model;
 
@@ -128,6 +130,13 @@ export function jsFileModel(file: string, parsed: ParsedJs, text: string): FileM
     }
     facts.guards.push(...extraGuards);
     return facts;
+  };
+  /** A handler imported from another file: `chat.create`, `createChat`. */
+  const importedHandler = (h: Node | null): NameRef | null => {
+    const u = unwrap(h);
+    if (u?.type !== 'Identifier' && u?.type !== 'MemberExpression') return null;
+    const [root, ...members] = chainOf(u).split('.');
+    return root && ctx.imports.has(root) && !ctx.functions.has(root) && !members.includes('?') ? { root, members } : null;
   };
   const refOf = (n: Node | null): NameRef | null => {
     const c = chainOf(n);
@@ -191,7 +200,9 @@ export function jsFileModel(file: string, parsed: ParsedJs, text: string): FileM
       const opts = args[0]!;
       const m = propOf(opts, 'method');
       const methods = stringOf(m) ?? (unwrap(m)?.type === 'ArrayExpression' ? children(unwrap(m)!, 'elements').map(stringOf).filter(Boolean).join(',') : 'ALL');
-      model.routes.push({ scope: s, pos, line, method: methods.toUpperCase(), path: stringOf(propOf(opts, 'url') ?? propOf(opts, 'path')) ?? '/', framework, facts: handlerFacts(propOf(opts, 'handler'), fastifyRouteOptionGuards(opts, ctx)) });
+      const h = propOf(opts, 'handler');
+      const ref = importedHandler(h);
+      model.routes.push({ scope: s, pos, line, method: methods.toUpperCase(), path: stringOf(propOf(opts, 'url') ?? propOf(opts, 'path')) ?? '/', framework, facts: handlerFacts(h, fastifyRouteOptionGuards(opts, ctx)), ...(ref ? { handlerRef: ref } : {}) });
       return;
     }
     if (method === 'addHook' && framework === 'fastify') {
@@ -234,7 +245,8 @@ export function jsFileModel(file: string, parsed: ParsedJs, text: string): FileM
     let guards: Guard[] = [];
     if (framework === 'fastify') for (const a of optionArgs) guards = guards.concat(unwrap(a)?.type === 'ObjectExpression' ? fastifyRouteOptionGuards(a, ctx) : guardsOf(a, ctx));
     else for (const a of optionArgs) guards = guards.concat(guardsOf(a, ctx));
-    model.routes.push({ scope: s, pos, line, method: method.toUpperCase(), path, framework, facts: handlerFacts(handler, guards) });
+    const ref = importedHandler(handler);
+    model.routes.push({ scope: s, pos, line, method: method.toUpperCase(), path, framework, facts: handlerFacts(handler, guards), ...(ref ? { handlerRef: ref } : {}) });
   });
 
   for (const sc of model.scopes.values()) sc.ordered = sc.ordered && ordered;
@@ -252,34 +264,4 @@ function proxyTarget(a: Node, ctx: JsFileCtx): string | null {
   const target = propOf(args[0] ?? null, 'target') ?? args[0] ?? null;
   const fake: Node = { type: 'CallExpression', start: n.start, end: n.end, callee: { type: 'Identifier', name: 'fetch', start: n.start, end: n.start }, arguments: target ? [target] : [] };
   return callKind(fake, ctx) ? snippet(ctx.text, n) : null;
-}
-
-function collectExports(parsed: ParsedJs, model: FileModel, pluginName: Map<Node, string>): void {
-  const setIfScope = (exported: string, local: string) => {
-    if (model.scopes.has(local)) model.exports.set(exported, local);
-  };
-  for (const st of children(parsed.program, 'body')) {
-    if (st.type === 'ExportDefaultDeclaration') {
-      const d = unwrap(child(st, 'declaration'));
-      if (d?.type === 'Identifier') setIfScope('default', d.name as string);
-      else if (d && isFunction(d) && pluginName.has(d)) setIfScope('default', pluginName.get(d)!);
-      else if (d?.type === 'CallExpression' && chainOf(child(d, 'callee')) === 'fp') {
-        const inner = unwrap(children(d, 'arguments')[0] ?? null);
-        if (inner?.type === 'Identifier') setIfScope('default', inner.name as string);
-        else if (inner && isFunction(inner)) setIfScope('default', pluginName.get(inner) ?? '');
-      }
-    } else if (st.type === 'ExportNamedDeclaration') {
-      const d = child(st, 'declaration');
-      if (d?.type === 'VariableDeclaration') for (const v of children(d, 'declarations')) setIfScope(chainOf(child(v, 'id')), chainOf(child(v, 'id')));
-      if (d?.type === 'FunctionDeclaration') setIfScope(chainOf(child(d, 'id')), chainOf(child(d, 'id')));
-      for (const sp of children(st, 'specifiers')) setIfScope(chainOf(child(sp, 'exported')), chainOf(child(sp, 'local')));
-    } else if (st.type === 'ExpressionStatement') {
-      const e = unwrap(child(st, 'expression'));
-      if (e?.type !== 'AssignmentExpression') continue;
-      const left = chainOf(child(e, 'left'));
-      const right = chainOf(child(e, 'right'));
-      if (left === 'module.exports') setIfScope('default', right);
-      else if (/^(module\.)?exports\.\w+$/.test(left)) setIfScope(left.split('.').pop()!, right);
-    }
-  }
 }

@@ -66,6 +66,8 @@ export function guardsOf(expr: Node | null, ctx: JsFileCtx, seen = new Set<Node>
 
 function byName(chain: string, ctx: JsFileCtx, line: number, what: string, options: Node | null): Guard[] {
   const src = importSource(ctx, chain) ?? '';
+  // Set-up calls of auth packages that check nothing by themselves.
+  if (/^passport\.(initialize|session)$/.test(chain)) return [];
   if (LIMIT_PACKAGES.test(src) || isRateLimitName(chain)) return [{ kind: 'rate', key: keyOfLimiter(ctx, chain, options), line, what }];
   if (AUTH_PACKAGES.test(src) || isAuthName(chain.split('.').pop()!) || isAuthName(chain)) return [{ kind: 'auth', line, what }];
   if (isAuditName(chain)) return [{ kind: 'audit', line, what }];

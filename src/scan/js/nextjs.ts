@@ -83,6 +83,9 @@ export function nextjsFile(file: string, parsed: ParsedJs, ctx: JsFileCtx, model
     return true;
   }
   if (!MIDDLEWARE.test(file) || /(?:^|\/)(app|pages|node_modules)\//.test(file)) return false;
+  // A file called proxy.ts or middleware.ts is Next.js middleware only in a Next.js project.
+  const sources = [...ctx.imports.values()].map((b) => b.source);
+  if (!sources.some((x) => /^(next|next-auth|@auth\/|@clerk\/nextjs|@supabase\/ssr)/.test(x)) || sources.some((x) => /^(express|fastify|hono)$/.test(x))) return false;
   const guards: Guard[] = [];
   let matchers: string[] | null = null;
   for (const st of children(parsed.program, 'body')) {

@@ -21,9 +21,10 @@ interface Limiter {
   what: string;
 }
 
-function moduleContext(root: PyNode): { ctx: PyModuleCtx; classNodes: Map<string, PyNode> } {
+function moduleContext(root: PyNode): { ctx: PyModuleCtx; classNodes: Map<string, PyNode>; decorators: Map<string, PyNode[]> } {
   const ctx: PyModuleCtx = { defs: new Map(), classes: new Map(), consts: new Map(), models: new Map(), imports: new Map() };
   const classNodes = new Map<string, PyNode>();
+  const decorators = new Map<string, PyNode[]>();
   for (const st of root.children) {
     if (st.type === 'import_statement') {
       for (const c of st.children) {
@@ -40,6 +41,7 @@ function moduleContext(root: PyNode): { ctx: PyModuleCtx; classNodes: Map<string
     }
     const def = defOf(st);
     if (def) ctx.defs.set(def.fields.name!.text, def);
+    if (def && st.type === 'decorated_definition') decorators.set(def.fields.name!.text, st.children.filter((c) => c.type === 'decorator'));
     const cls = st.type === 'class_definition' ? st : st.type === 'decorated_definition' && st.fields.definition?.type === 'class_definition' ? st.fields.definition : null;
     if (cls) {
       const name = cls.fields.name!.text;
@@ -66,13 +68,13 @@ function moduleContext(root: PyNode): { ctx: PyModuleCtx; classNodes: Map<string
       }
     }
   }
-  return { ctx, classNodes };
+  return { ctx, classNodes, decorators };
 }
 
 /** Builds the FileModel of a Python module. */
 export async function pyFileModel(file: string, text: string): Promise<FileModel> {
   const root = await parsePython(text);
-  const { ctx, classNodes } = moduleContext(root);
+  const { ctx, classNodes, decorators: defDecorators } = moduleContext(root);
   const model = newFileModel(file, 'python');
   model.imports = ctx.imports;
   const sources = [...ctx.imports.values()].map((b) => b.source);
@@ -168,7 +170,7 @@ export async function pyFileModel(file: string, text: string): Promise<FileModel
     if (lim && ['limit', 'shared_limit'].includes(last)) {
       const kf = e.type === 'call' ? argsOf(e).keywords.get('key_func') : undefined;
       const key = kf ? classifyKey([...namesPy(kf), ...namesPy(ctx.defs.get(dotted(kf)))]) : lim.key;
-      return [{ kind: 'rate', key, line: dec.line, what: snip(dec) }];
+      return [{ kind: 'rate', key, line: dec.line, what: kf ? snip(dec) : `${snip(dec)} counted by ${lim.what} on line ${lim.line}` }];
     }
     if (lim && last === 'exempt') {
       exempt = true;
@@ -220,6 +222,18 @@ export async function pyFileModel(file: string, text: string): Promise<FileModel
         const child: NameRef = { root: root0!, members };
         scopeOf(s);
         model.mounts.push({ parent: s, child, pos: n.start, prefix: stringPy(a.keywords.get('prefix') ?? a.keywords.get('url_prefix')) ?? '', guards: depsIn(a.keywords.get('dependencies'), 1) });
+      } else if ((method === 'add_api_route' || method === 'add_url_rule') && scopeOf(s)) {
+        // app.add_api_route("/chat", chat, methods=["POST"]) / app.add_url_rule("/chat", view_func=chat, methods=["POST"])
+        const path = stringPy(a.positional[0] ?? a.keywords.get('path') ?? a.keywords.get('rule'));
+        const view = a.keywords.get('view_func') ?? a.keywords.get('endpoint') ?? a.positional[method === 'add_api_route' ? 1 : 2];
+        const def = view ? ctx.defs.get(dotted(view)) : undefined;
+        if (path === null || !def) return;
+        const ms = a.keywords.get('methods');
+        const facts = analyzeDef(def, ctx, inputsOf(def, fileFramework));
+        facts.guards.push(...depsIn(a.keywords.get('dependencies'), 1), ...paramDeps(def, 1));
+        exempt = false;
+        for (const dec of defDecorators.get(def.fields.name!.text) ?? []) facts.guards.push(...decoratorGuards(dec));
+        model.routes.push({ scope: s, pos: n.start, line: n.line, method: ms ? namesPy(ms).join(',').toUpperCase() : 'GET', path: joinPath(prefixes.get(s) ?? '', path), framework: fileFramework, facts, ...(exempt ? { exempt: ['rate' as const] } : {}) });
       } else if (method === 'add_middleware' && a.positional[0] && scopeOf(s)) {
         const cls = dotted(a.positional[0]);
         if (/SlowAPIMiddleware/.test(cls)) {

@@ -25,7 +25,7 @@ export function formatText(r: ScanResult): string {
   for (const s of r.skipped) lines.push(`skipped ${s.file}: ${s.reason}`);
   const inference = r.routes.filter((x) => x.inference.length > 0).length;
   const counts = SEVERITIES.map((s) => `${r.findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
-  lines.push(`${r.findings.length} finding${r.findings.length === 1 ? '' : 's'} (${counts}) in ${inference} inference route${inference === 1 ? '' : 's'} of ${r.routes.length} route${r.routes.length === 1 ? '' : 's'}, ${r.filesScanned} files scanned.`);
+  lines.push(`${r.findings.length} finding${r.findings.length === 1 ? '' : 's'} (${counts}) in ${inference} inference route${inference === 1 ? '' : 's'} of ${r.routes.length} route${r.routes.length === 1 ? '' : 's'}, ${r.filesScanned} files scanned${r.suppressed > 0 ? `, ${r.suppressed} suppressed by moat-scan-ignore` : ''}.`);
   return lines.join('\n') + '\n';
 }
 
