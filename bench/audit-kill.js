@@ -22,7 +22,7 @@ const CONNECTIONS = 16;
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Describe the castle.' }], max_tokens: 16 });
 
 function startMoat(upstreamUrl, dataDir) {
-  const child = spawn(process.execPath, [here('./servers/moat-audit.js'), upstreamUrl, 'on', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [here('./servers/moat.js'), upstreamUrl, '--audit', 'on', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d) => {

@@ -15,8 +15,8 @@ const SECONDS = Number(process.env.MOAT_BENCH_SECONDS ?? 3);
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Describe the castle and its moat in one sentence.' }], max_tokens: 32 });
 
 const upstream = await startServer(here('./servers/static-upstream.js'));
-const on = await startServer(here('./servers/moat-audit.js'), [upstream.url, 'on']);
-const off = await startServer(here('./servers/moat-audit.js'), [upstream.url, 'off']);
+const on = await startServer(here('./servers/moat.js'), [upstream.url, '--audit', 'on']);
+const off = await startServer(here('./servers/moat.js'), [upstream.url, '--audit', 'off']);
 const target = (s) => ({ url: s.url, path: '/chat/completions', body, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` } });
 
 async function measure(server) {

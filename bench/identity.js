@@ -40,8 +40,8 @@ async function measured(server, target, redis) {
 
 async function storeComparison(upstreamUrl, profile, redis) {
   const servers = {
-    memory: await startServer(here('./servers/moat-limits.js'), [upstreamUrl, 'memory', profile]),
-    redis: await startServer(here('./servers/moat-limits.js'), [upstreamUrl, 'redis', profile]),
+    memory: await startServer(here('./servers/moat.js'), [upstreamUrl, '--store', 'memory', '--profile', profile]),
+    redis: await startServer(here('./servers/moat.js'), [upstreamUrl, '--store', 'redis', '--profile', profile]),
   };
   const target = (s) => ({ url: s.url, path: '/chat/completions', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` } });
   const runs = { memory: [], redis: [] };
