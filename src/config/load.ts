@@ -49,7 +49,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const where = fmtPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
-      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling against the configuration reference in the README)`;
+      return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling against moat.example.yaml, the configuration reference)`;
     }
     if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
       return `${where}: required ${issue.expected} is missing`;
