@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The shared data folder: MOAT_SHARED_DATA, else ../shared/data beside the checkout, else /work/shared/data. */
+/** The shared data folder: MOAT_SHARED_DATA, else ../shared/data beside the checkout. */
 export function dataDir() {
-  const candidates = [process.env.MOAT_SHARED_DATA, resolve(here, '../../../shared/data'), resolve(here, '../../../../shared/data'), '/work/shared/data'];
+  const candidates = [process.env.MOAT_SHARED_DATA, resolve(here, '../../../shared/data'), resolve(here, '../../../../shared/data')];
   for (const c of candidates) if (c && existsSync(join(c, 'outputs'))) return c;
   throw new Error('shared data not found: set MOAT_SHARED_DATA to the folder that holds outputs/ and prompts/');
 }
