@@ -11,7 +11,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attribute } from '../../dist/watermark/attribute.js';
-import { dedupe, defaultNullModel, observe, score } from '../../dist/watermark/detect.js';
+import { ContextRates, dedupe, defaultNullModel, observe, prepareStudent, score, scoreStudent, servedContexts } from '../../dist/watermark/detect.js';
+import { bonferroni, uniformSumTail } from '../../dist/watermark/stats.js';
 import { embedText } from '../../dist/watermark/embed.js';
 import { deriveKey } from '../../dist/watermark/keys.js';
 import { defaultLexicon } from '../../dist/watermark/lexicon.js';
@@ -129,60 +130,165 @@ function calibration(observed, markedObserved) {
   return falsePositiveRates(g, 'v1');
 }
 
-/** Trains a student on instruction/answer pairs, a fraction of them watermarked with `key`. */
-function trainStudent(fraction, marked) {
+/** Trains a student on instruction/answer pairs; `marks[i]` says whether answer i is the marked one. */
+function trainStudent(marks, marked) {
   const m = new TrigramModel();
-  const rand = prng(42);
-  llmCalib.forEach((a, i) => m.add(a.instruction, rand() < fraction ? marked[i] : a.text));
+  llmCalib.forEach((a, i) => m.add(a.instruction, marks[i] ? marked[i] : a.text));
   return m;
 }
 
-/** 4 and 5. Radioactivity and tracing: students trained on watermarked answers, sampled on held-out prompts. */
+/** Which training answers are marked: each with probability `fraction` (seeded). */
+function markPlan(fraction, seed) {
+  const rand = prng(seed);
+  return llmCalib.map(() => rand() < fraction);
+}
+
+/** Student mode against every tenant's key (the null is computed once per text), Bonferroni over them. */
+function traceStudent(test, secret) {
+  const ranked = TENANTS.map((t, i) => ({ t, r: scoreStudent(test, tenantKey(i)) })).sort((a, b) => a.r.p_value - b.r.p_value || b.r.z - a.r.z);
+  const p = bonferroni(ranked[0].r.p_value, TENANTS.length);
+  return { attributed: p < 1e-3 ? ranked[0].t : null, rankOfTrue: ranked.findIndex((x) => x.t === `tenant-${secret}`) + 1, p_value_bonferroni: p };
+}
+
+/**
+ * 4 and 5. Radioactivity and tracing: students trained on watermarked answers, sampled on held-out
+ * prompts. Scored with the first-occurrence test (`score`, what a copied text is tested with) and
+ * with student mode (`prepareStudent`): every occurrence counts, weighted by a clean reference, the
+ * report-half answers to prompts that are not used for sampling (key-independent and disjoint from
+ * the students' training data); optionally only at the contexts of the answers served to the tenant.
+ */
 function radioactivity() {
-  const secret = 17;
-  const marked = llmCalib.map((a) => embedText(a.text, lex, tagger, tenantKey(secret)).text);
   const prompts = reportPrompts();
   const generations = QUICK ? 50 : 200;
+  const sampled = prompts.slice(0, 200);
+  const sampledSet = new Set(sampled);
+  const referenceAnswers = llmReport.filter((a) => !sampledSet.has(a.instruction));
+  const reference = new ContextRates();
+  for (const a of referenceAnswers) reference.add(observe(a.text, lex, tagger));
   const tokens = 600;
-  const out = { generations, tokensPerGeneration: tokens, trainingAnswers: llmCalib.length, heldOutPrompts: prompts.length, students: {} };
+  const out = { generations, tokensPerGeneration: tokens, trainingAnswers: llmCalib.length, heldOutPrompts: sampled.length, referenceAnswers: referenceAnswers.length, students: {}, heldOutSeeds: [] };
   const informative = { nul, maxRate: 0.5 };
-  for (const [name, fraction] of [['watermarked_100pct', 1], ['watermarked_10pct', 0.1], ['control_clean', 0]]) {
-    log(`  student ${name}`);
-    const student = trainStudent(fraction, marked);
-    const rand = prng(7);
+  const sample = (student, seed, n) => {
+    const rand = prng(seed);
     const obs = [];
     let words = 0;
-    for (let i = 0; i < generations; i++) {
-      const text = student.generate(prompts[i % prompts.length], rand, tokens);
+    for (let i = 0; i < n; i++) {
+      const text = student.generate(sampled[i % sampled.length], rand, tokens);
       words += countWords(text);
-      obs.push(...observe(text, lex, tagger));
+      // One generation's observations, in order (for the FPR check's documents).
+      obs.push(...observe(text, lex, tagger).map((o) => ({ ...o, generation: i })));
     }
-    const own = score(dedupe(obs), tenantKey(secret));
-    const traced = attribute(obs, MASTER, 'tenant', TENANTS, 1e-3);
-    const inf = score(dedupe(obs), tenantKey(secret), informative);
-    out.students[name] = {
-      words,
-      scored: own.scored,
-      hits: own.hits,
-      z: own.z,
-      p_value: own.p_value,
-      informativeOnly: { scored: inf.scored, hits: inf.hits, z: inf.z, p_value: inf.p_value },
-      tracing100: { attributed: traced.tenant, correct: traced.tenant === `tenant-${secret}`, rankOfTrue: traced.tenants.findIndex((t) => t.tenant === `tenant-${secret}`) + 1, p_value_bonferroni: traced.p_value },
-    };
-    if (fraction === 0.1) out.students[name].generationsForP1e6 = generationsNeeded(student, obs, generations, prompts, tokens, tenantKey(secret));
+    return { obs, words };
+  };
+  // The setting first reported (tenant-17, split seed 42, sampling seed 7), then seeds not looked at while designing.
+  const settings = [{ secret: 17, split: 42, sampling: 7, main: true }, ...(QUICK ? [] : [{ secret: 31, split: 101, sampling: 201 }, { secret: 47, split: 102, sampling: 202 }, { secret: 59, split: 103, sampling: 203 }])];
+  let controlObs = null;
+  for (const st of settings) {
+    const key = tenantKey(st.secret);
+    const plan10 = markPlan(0.1, st.split);
+    // The main setting also trains a fully marked student; held-out settings need only the 10% marked.
+    const marked = llmCalib.map((a, i) => (st.main || plan10[i] ? embedText(a.text, lex, tagger, key).text : a.text));
+    const served = servedContexts(llmCalib.flatMap((a, i) => (plan10[i] ? observe(marked[i], lex, tagger) : [])));
+    const row = { secret: st.secret, split: st.split, sampling: st.sampling };
+    for (const [name, fraction] of st.main ? [['watermarked_100pct', 1], ['watermarked_10pct', 0.1], ['control_clean', 0]] : [['watermarked_10pct', 0.1], ['control_clean', 0]]) {
+      log(`  student ${name} (tenant-${st.secret})`);
+      const plan = fraction === 1 ? llmCalib.map(() => true) : fraction === 0 ? llmCalib.map(() => false) : plan10;
+      const student = trainStudent(plan, marked);
+      const { obs, words } = sample(student, st.sampling, generations);
+      const test = prepareStudent(obs, { reference });
+      const sm = scoreStudent(test, key);
+      const smServed = scoreStudent(prepareStudent(obs, { reference, served }), key);
+      if (!st.main) {
+        row[name] = { p_value: sm.p_value, z: sm.z, servedContexts_p_value: smServed.p_value, firstOccurrence_p_value: score(dedupe(obs), key).p_value };
+        continue;
+      }
+      if (fraction === 0) controlObs = obs;
+      const own = score(dedupe(obs), key);
+      const traced = attribute(obs, MASTER, 'tenant', TENANTS, 1e-3);
+      const inf = score(dedupe(obs), key, informative);
+      out.students[name] = {
+        words,
+        scored: own.scored,
+        hits: own.hits,
+        z: own.z,
+        p_value: own.p_value,
+        informativeOnly: { scored: inf.scored, hits: inf.hits, z: inf.z, p_value: inf.p_value },
+        tracing100: { attributed: traced.tenant, correct: traced.tenant === `tenant-${st.secret}`, rankOfTrue: traced.tenants.findIndex((t) => t.tenant === `tenant-${st.secret}`) + 1, p_value_bonferroni: traced.p_value },
+        studentMode: { items: sm.scored, occurrences: sm.occurrences, z: sm.z, p_value: sm.p_value, tracing100: traceStudent(test, st.secret) },
+        studentModeServed: { items: smServed.scored, z: smServed.z, p_value: smServed.p_value },
+      };
+      if (fraction === 0.1) {
+        out.students[name].generationsForP1e6 = generationsNeeded(student, obs, generations, sampled, tokens, (o) => score(dedupe(o), key));
+        out.students[name].studentModeGenerationsForP1e6 = generationsNeeded(student, obs, generations, sampled, tokens, (o) => scoreStudent(prepareStudent(o, { reference }), key));
+      }
+    }
+    if (!st.main) out.heldOutSeeds.push(row);
+  }
+  out.studentModeFpr = studentModeFpr(controlObs, reference);
+  return out;
+}
+
+/**
+ * Student mode's false-positive rate: random keys against text that never saw them (the control
+ * student's generations in documents of 20, and clean report answers in documents of 10), with the
+ * same reference. Exact p, and randomized p (uniform under a correct null).
+ */
+function studentModeFpr(controlObs, reference) {
+  const keys = QUICK ? 50 : 1000;
+  const master = createHash('sha256').update('moat-eval-calibration-student').digest();
+  const rand = prng(77);
+  const byGeneration = [];
+  for (const o of controlObs) (byGeneration[o.generation] ??= []).push(o);
+  const gens = byGeneration.filter(Boolean);
+  const groups = {
+    'control student, docs of 20 generations': Array.from({ length: Math.floor(gens.length / 20) }, (_, d) => gens.slice(20 * d, 20 * d + 20).flat()),
+    'clean llm, docs of 10': documentsOf(llmReport, 10),
+  };
+  const out = {};
+  for (const [name, docs] of Object.entries(groups)) {
+    const tests = docs.map((d) => prepareStudent(d, { reference })).filter((t) => t.items.length > 0);
+    const exact = { 0.01: 0, 0.001: 0 };
+    const randomized = { 0.01: 0, 0.001: 0 };
+    let n = 0;
+    for (let k = 0; k < keys; k++) {
+      const key = deriveKey(master, 'tenant', `random-${k}`);
+      for (const t of tests) {
+        const r = scoreStudent(t, key);
+        const above = uniformSumTail(t.nul, r.statistic + 1);
+        const pr = above + rand() * (r.p_value - above);
+        n++;
+        for (const a of [0.01, 0.001]) {
+          if (r.p_value <= a) exact[a]++;
+          if (pr <= a) randomized[a]++;
+        }
+      }
+    }
+    out[name] = { keys, documents: tests.length, tests: n, fpr: { '0.01': exact[0.01] / n, '0.001': exact[0.001] / n }, fprRandomized: { '0.01': randomized[0.01] / n, '0.001': randomized[0.001] / n } };
   }
   return out;
 }
 
-/** Keeps sampling the 10% student in batches until p < 1e-6 or a cap, to say how much text it takes. */
-function generationsNeeded(student, obs, done, prompts, tokens, key) {
+/** Observations of report answers grouped in documents of `size` answers of one model. */
+function documentsOf(answers, size) {
+  const bySource = new Map();
+  for (const a of answers) {
+    if (!bySource.has(a.source)) bySource.set(a.source, []);
+    bySource.get(a.source).push(a);
+  }
+  const docs = [];
+  for (const list of bySource.values()) for (let i = 0; i + size <= list.length; i += size) docs.push(list.slice(i, i + size).flatMap((a) => observe(a.text, lex, tagger)));
+  return docs;
+}
+
+/** Keeps sampling the 10% student (same held-out prompts) in batches until p < 1e-6 or a cap. */
+function generationsNeeded(student, obs, done, prompts, tokens, test) {
   const cap = QUICK ? 400 : 3000;
   const rand = prng(1234);
   const all = [...obs];
   const trace = [];
   for (let n = done; n < cap; ) {
     for (let i = 0; i < 200; i++, n++) all.push(...observe(student.generate(prompts[n % prompts.length], rand, tokens), lex, tagger));
-    const r = score(dedupe(all), key);
+    const r = test(all);
     trace.push({ generations: n, scored: r.scored, z: r.z, p_value: r.p_value });
     if (r.p_value < TARGET) return { reached: n, trace };
   }
@@ -275,7 +381,7 @@ const results = {
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/watermark.json'), JSON.stringify(results, null, 2) + '\n');
 
-const f = (x, d = 2) => (x === null || x === undefined ? 'n/a' : typeof x === 'number' && Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(1) : Number(x).toFixed(d));
+const f = (x, d = 2) => (x === null || x === undefined ? 'n/a' : typeof x === 'number' && Math.abs(x) < 1e-2 && x !== 0 ? x.toExponential(1) : Number(x).toFixed(d));
 const rows = [
   ['Words changed (LLM answers / human text)', `${f(100 * changed.llm.changedFraction)}% / ${f(100 * changed.human.changedFraction)}%`],
   ['Scored-candidate positions per 100 words (LLM)', f(changed.llm.positionsPer100Words)],
@@ -285,13 +391,25 @@ const rows = [
     `exact p: ${f(v.fpr['0.001'], 5)} / ${f(v.fpr['0.01'], 4)}; randomized p: ${f(v.fprRandomized['0.001'], 5)} / ${f(v.fprRandomized['0.01'], 4)} (${v.tests} tests, ${v.meanScored} scored per doc)`,
   ]),
   ...Object.entries(radio.students).map(([k, v]) => [
-    `Student ${k.replace(/_/g, ' ')}: p over ${radio.generations} generations`,
+    `Student ${k.replace(/_/g, ' ')}: p over ${radio.generations} generations, first-occurrence test`,
     `${f(v.p_value)} (z ${f(v.z)}, ${v.hits}/${v.scored}; informative positions only: ${f(v.informativeOnly.p_value)}); 100 tenants: ${v.tracing100.attributed ?? 'none'} (true key rank ${v.tracing100.rankOfTrue})`,
   ]),
-  [
-    '10% student: generations (600 tokens) needed for p < 1e-6',
-    radio.students.watermarked_10pct.generationsForP1e6.reached ?? `not reached by ${radio.students.watermarked_10pct.generationsForP1e6.cap} (p ${f(radio.students.watermarked_10pct.generationsForP1e6.trace.at(-1)?.p_value)})`,
-  ],
+  ...Object.entries(radio.students).map(([k, v]) => [
+    `Student ${k.replace(/_/g, ' ')}: p over ${radio.generations} generations, student mode (reference; + served contexts)`,
+    `${f(v.studentMode.p_value)} (z ${f(v.studentMode.z)}, ${v.studentMode.items} contexts, ${v.studentMode.occurrences} occurrences); ${f(v.studentModeServed.p_value)}; 100 tenants: ${v.studentMode.tracing100.attributed ?? 'none'} (true key rank ${v.studentMode.tracing100.rankOfTrue})`,
+  ]),
+  ...radio.heldOutSeeds.map((r) => [
+    `Held-out seeds (tenant-${r.secret}, split ${r.split}): 10% student / control, ${radio.generations} generations (first-occurrence; student mode; + served)`,
+    `${f(r.watermarked_10pct.firstOccurrence_p_value)}; ${f(r.watermarked_10pct.p_value)}; ${f(r.watermarked_10pct.servedContexts_p_value)} / ${f(r.control_clean.firstOccurrence_p_value)}; ${f(r.control_clean.p_value)}; ${f(r.control_clean.servedContexts_p_value)}`,
+  ]),
+  ...Object.entries(radio.studentModeFpr).map(([k, v]) => [
+    `Student mode FPR with ${v.keys} random keys: ${k} (alpha 1e-3 / 1e-2)`,
+    `exact p: ${f(v.fpr['0.001'], 5)} / ${f(v.fpr['0.01'], 4)}; randomized p: ${f(v.fprRandomized['0.001'], 5)} / ${f(v.fprRandomized['0.01'], 4)} (${v.tests} tests)`,
+  ]),
+  ...[['first-occurrence test', radio.students.watermarked_10pct.generationsForP1e6], ['student mode', radio.students.watermarked_10pct.studentModeGenerationsForP1e6]].map(([k, g]) => [
+    `10% student: generations (600 tokens) needed for p < 1e-6, ${k}`,
+    g.reached ?? `not reached by ${g.cap} (p ${f(g.trace.at(-1)?.p_value)})`,
+  ]),
   ...traceAnswers.map((t) => [`Tracing ${t.answersPerCase} marked answers among 100 tenants (corrected p < 1e-3)`, `${t.correct}/${t.cases} right, ${t.wrong} wrong, ${t.unattributed} unattributed`]),
   ...Object.entries(robust).map(([k, v]) => [`Detected at p < 1e-6 after ${k.replace(/_/g, ' ')} (500 / 1000 / 2000 / 4000 words)`, Object.values(v).map((x) => `${Math.round(100 * x.detected1e6)}%`).join(' / ')]),
 ];

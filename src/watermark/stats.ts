@@ -63,3 +63,68 @@ export function zScore(hits: number, ps: readonly number[]): number {
 export function bonferroni(p: number, m: number): number {
   return Math.min(1, p * Math.max(1, m));
 }
+
+/**
+ * The null distribution of S = sum over items of V_i, where V_i is drawn uniformly from the
+ * non-negative integers `items[i]` and the draws are independent: the probability of each sum
+ * 0..sum(max). Mass below 1e-300 at the upper edge is dropped as it arises and kept in `dropped`,
+ * so `uniformSumTail` can add it back and stay an upper bound. Cost: items x range x |values|.
+ */
+export interface UniformSumNull {
+  pmf: Float64Array;
+  /** First index of `pmf` that may hold mass (lower edge pruned). */
+  lo: number;
+  /** Upper-edge mass dropped by pruning (an upper bound on any tail beyond `pmf`). */
+  dropped: number;
+  mean: number;
+  variance: number;
+}
+
+export function uniformSumNull(items: readonly (readonly number[])[]): UniformSumNull {
+  let size = 1;
+  let mean = 0;
+  let variance = 0;
+  for (const vals of items) {
+    let mx = 0;
+    let m = 0;
+    let m2 = 0;
+    for (const v of vals) {
+      if (!Number.isInteger(v) || v < 0) throw new Error('uniformSumNull: values must be non-negative integers');
+      mx = Math.max(mx, v);
+      m += v / vals.length;
+      m2 += (v * v) / vals.length;
+    }
+    size += mx;
+    mean += m;
+    variance += m2 - m * m;
+  }
+  let pmf = new Float64Array(size);
+  let next = new Float64Array(size);
+  pmf[0] = 1;
+  let lo = 0;
+  let hi = 0;
+  let dropped = 0;
+  for (const vals of items) {
+    const w = 1 / vals.length;
+    let mx = 0;
+    for (const v of vals) mx = Math.max(mx, v);
+    next.fill(0, lo, hi + mx + 1);
+    for (const v of vals) for (let j = lo; j <= hi; j++) next[j + v]! += pmf[j]! * w;
+    [pmf, next] = [next, pmf];
+    hi += mx;
+    while (lo < hi && pmf[lo]! < FLOOR) pmf[lo++] = 0;
+    while (hi > lo && pmf[hi]! < FLOOR) {
+      dropped += pmf[hi]!;
+      pmf[hi--] = 0;
+    }
+  }
+  return { pmf, lo, dropped, mean, variance };
+}
+
+/** P(S >= s) under a `uniformSumNull` (plus the pruned upper mass, so never below the truth). */
+export function uniformSumTail(nul: UniformSumNull, s: number): number {
+  if (s <= nul.lo) return 1;
+  let tail = nul.dropped;
+  for (let j = Math.ceil(s); j < nul.pmf.length; j++) tail += nul.pmf[j]!;
+  return Math.min(1, Math.max(tail, Number.MIN_VALUE));
+}

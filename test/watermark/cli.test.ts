@@ -62,6 +62,22 @@ describe('moat watermark', () => {
     expect(r.p_value).toBeGreaterThan(1e-3);
   });
 
+  it('detect --student counts repeated contexts and takes a clean reference; clean text names nobody', async () => {
+    // The marked answers written three times over: what a student that learned them writes.
+    writeFileSync(join(dir, 'student.jsonl'), [1, 2, 3].map(() => JSON.stringify({ text: LONG })).join('\n') + '\n');
+    const clean = await run(['watermark', 'detect', '--input', 'student.jsonl', '--data-dir', dir, '--student', '--reference', 'clean.jsonl', '--json']);
+    expect(clean.code).toBe(0);
+    expect((JSON.parse(clean.out) as { tenant: string | null }).tenant).toBeNull();
+    const marked = (await run(['watermark', 'embed', '--tenant', 'initech'], LONG)).out;
+    writeFileSync(join(dir, 'student.jsonl'), [1, 2, 3].map(() => JSON.stringify({ text: marked })).join('\n') + '\n');
+    const d = await run(['watermark', 'detect', '--input', 'student.jsonl', '--data-dir', dir, '--student', '--reference', 'clean.jsonl', '--json']);
+    const r = JSON.parse(d.out) as { tenant: string | null; p_value: number; tenants: unknown[] };
+    expect(r.tenant).toBe('initech');
+    expect(r.p_value).toBeLessThan(1e-3);
+    expect(r.tenants).toHaveLength(5);
+    expect((await run(['watermark', 'detect', '--input', 'student.jsonl', '--tenant', 'acme', '--reference', 'clean.jsonl'])).code).toBe(2);
+  });
+
   it('bad input and a missing secret are clear errors', async () => {
     writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\nnot json\n');
     const bad = await run(['watermark', 'detect', '--input', 'bad.jsonl', '--tenant', 'acme']);

@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ensureDataDir } from '../../config/data-dir.js';
 import { attribute, type Attribution } from '../../watermark/attribute.js';
-import { observe, type Observation } from '../../watermark/detect.js';
+import { ContextRates, observe, prepareStudent, scoreStudent, type Observation } from '../../watermark/detect.js';
 import { embedText } from '../../watermark/embed.js';
 import { deriveKey, type KeyScope } from '../../watermark/keys.js';
 import { defaultLexicon } from '../../watermark/lexicon.js';
 import { PROBE_MAX_REQUESTS, PROBE_MAX_RPS, probe } from '../../watermark/probe.js';
 import { SECRET_ENV, masterSecret } from '../../watermark/secret.js';
+import { bonferroni } from '../../watermark/stats.js';
 import { winkTagger } from '../../watermark/tagger.js';
 import { namesFromIdentityStore } from '../../watermark/tenants.js';
 import { CliError, DEFAULT_DATA_DIR, loadOptionalConfig, parseIntArg, printJson } from '../common.js';
@@ -26,6 +27,8 @@ interface DetectOpts extends StoreOpts {
   principals?: boolean;
   alpha: number;
   json?: boolean;
+  student?: boolean;
+  reference?: string;
 }
 
 function context(o: StoreOpts, create: boolean, principals = false) {
@@ -97,7 +100,28 @@ async function detectTexts(texts: readonly string[], o: DetectOpts): Promise<Att
   const tagger = winkTagger();
   const obs: Observation[] = [];
   for (const t of texts) obs.push(...observe(t, lex, tagger));
-  return { ...attribute(obs, master, scope, candidates, o.alpha), texts: texts.length };
+  if (o.reference && !o.student) throw new CliError('--reference is for --student mode', 2);
+  if (!o.student) return { ...attribute(obs, master, scope, candidates, o.alpha), texts: texts.length };
+  // Student mode: every occurrence counts, weighted by the clean reference (docs/watermark.md).
+  const reference = new ContextRates();
+  if (o.reference) for (const t of readTexts(o.reference, false)) reference.add(observe(t, lex, tagger));
+  const test = prepareStudent(obs, o.reference ? { reference } : {});
+  const results = candidates.map((name) => ({ name, r: scoreStudent(test, deriveKey(master, scope, name)) }));
+  results.sort((a, b) => a.r.p_value - b.r.p_value || b.r.z - a.r.z);
+  const best = results[0]!;
+  const p = bonferroni(best.r.p_value, candidates.length);
+  return {
+    scored: best.r.scored,
+    hits: best.r.hits,
+    expected: best.r.expected,
+    z: best.r.z,
+    p_value: p,
+    tenant: p < o.alpha ? best.name : null,
+    tenants: results.map(({ name, r }) => ({ tenant: name, p_value: r.p_value })),
+    correction: candidates.length > 1 ? 'bonferroni' : 'none',
+    alpha: o.alpha,
+    texts: texts.length,
+  };
 }
 
 function report(r: Attribution & { texts: number }, json: boolean | undefined, extra: Record<string, unknown> = {}): void {
@@ -118,7 +142,9 @@ const withKeys = (c: Command) =>
     .option('--tenants <a,b,c>', 'tenants to test (added to those of the identity store in the data directory)')
     .option('--principals', 'keys are per principal (watermark.keyBy: principal)')
     .option('--alpha <p>', 'significance level for naming a tenant', parseAlpha, 1e-3)
-    .option('--json', 'print {"scored","hits","z","p_value","tenant","tenants"} as JSON');
+    .option('--json', 'print {"scored","hits","z","p_value","tenant","tenants"} as JSON')
+    .option('--student', 'student mode: the texts come from a model suspected of training on marked answers (every occurrence counts)')
+    .option('--reference <file>', 'with --student: clean text ({"text": ...} per line, never marked with these keys) that weights the evidence');
 
 export function registerWatermark(program: Command): void {
   const wm = program.command('watermark').description('watermark text, detect the watermark, and probe a suspect model');
